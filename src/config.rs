@@ -1,0 +1,208 @@
+//! Every setting, read once at cold start, with a clear error for a bad one.
+//!
+//! | variable | default | meaning |
+//! |---|---|---|
+//! | `WAZZUP_SECRET_ID` | — | Secrets Manager secret (name or ARN) holding the API key and webhook credentials |
+//! | `SECRET_TTL_SECONDS` | `300` | how long the secret is cached |
+//! | `WAZZUP_API_KEY`, `WEBHOOK_SECRET`, `WEBHOOK_TOKEN` | — | local runs only, when `WAZZUP_SECRET_ID` is unset |
+//! | `ALLOW_UNAUTHENTICATED` | `false` | serve without any webhook credential configured |
+//! | `WAZZUP_API_URL` | `https://api.wazzup24.com` | where Wazzup is |
+//! | `WAZZUP_TIMEOUT_SECONDS` | `10` | timeout of one call to Wazzup |
+//! | `MAX_BODY_BYTES` | `1048576` | larger request bodies get 413 |
+//! | `DEFAULT_PHONE_REGION` | `RU` | region for phone numbers written without a country code |
+
+use std::time::Duration;
+
+use url::Url;
+
+use crate::domain::PhoneRegion;
+use crate::secrets::{Credentials, credentials_from_vars};
+use crate::wazzup::DEFAULT_API_URL;
+
+/// Where the credentials come from.
+#[derive(Debug, Clone)]
+pub enum SecretSource {
+    SecretsManager {
+        secret_id: String,
+        ttl: Duration,
+    },
+    /// Local runs: fixed credentials from the environment.
+    Environment(Credentials),
+}
+
+/// The function's settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub secret_source: SecretSource,
+    pub allow_unauthenticated: bool,
+    pub wazzup_api_url: Url,
+    pub wazzup_timeout: Duration,
+    pub max_body_bytes: usize,
+    pub phone_region: PhoneRegion,
+}
+
+/// A setting that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{variable}: {message}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub message: String,
+}
+
+fn error(variable: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        variable,
+        message: message.into(),
+    }
+}
+
+fn number<T: std::str::FromStr>(
+    get: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    default: T,
+) -> Result<T, ConfigError> {
+    match get(variable)
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+    {
+        None => Ok(default),
+        Some(text) => text.parse().map_err(|_| {
+            error(
+                variable,
+                format!("\"{text}\" is not a whole non-negative number"),
+            )
+        }),
+    }
+}
+
+fn flag(
+    get: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+) -> Result<bool, ConfigError> {
+    match get(variable)
+        .map(|v| v.trim().to_ascii_lowercase())
+        .as_deref()
+    {
+        None | Some("") | Some("false") | Some("0") | Some("no") => Ok(false),
+        Some("true") | Some("1") | Some("yes") => Ok(true),
+        Some(other) => Err(error(
+            variable,
+            format!("\"{other}\" is neither true nor false"),
+        )),
+    }
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `get` (the environment, or a map in tests).
+    pub fn from_vars(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let allow_unauthenticated = flag(&get, "ALLOW_UNAUTHENTICATED")?;
+        let secret_source = match get("WAZZUP_SECRET_ID").map(|v| v.trim().to_owned()) {
+            Some(secret_id) if !secret_id.is_empty() => SecretSource::SecretsManager {
+                secret_id,
+                ttl: Duration::from_secs(number(&get, "SECRET_TTL_SECONDS", 300u64)?),
+            },
+            _ => {
+                let credentials = credentials_from_vars(&get)
+                    .map_err(|e| error("WAZZUP_API_KEY", e.to_string()))?;
+                if !credentials.webhook.is_configured() && !allow_unauthenticated {
+                    return Err(error(
+                        "WEBHOOK_SECRET",
+                        "no webhook secret or token is configured: set WEBHOOK_SECRET or WEBHOOK_TOKEN \
+                         (or webhookSecret/webhookToken in the secret), or ALLOW_UNAUTHENTICATED=true \
+                         to serve without authentication",
+                    ));
+                }
+                SecretSource::Environment(credentials)
+            }
+        };
+        let url_text = get("WAZZUP_API_URL")
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| DEFAULT_API_URL.to_owned());
+        let wazzup_api_url = Url::parse(&url_text)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+            .ok_or_else(|| {
+                error(
+                    "WAZZUP_API_URL",
+                    format!("\"{url_text}\" is not an http(s) URL"),
+                )
+            })?;
+        let phone_region = match get("DEFAULT_PHONE_REGION").filter(|v| !v.trim().is_empty()) {
+            None => PhoneRegion::default(),
+            Some(text) => text
+                .parse()
+                .map_err(|message: String| error("DEFAULT_PHONE_REGION", message))?,
+        };
+        let wazzup_timeout =
+            Duration::from_secs(number(&get, "WAZZUP_TIMEOUT_SECONDS", 10u64)?.max(1));
+        let max_body_bytes = number(&get, "MAX_BODY_BYTES", 1024 * 1024usize)?;
+        Ok(Self {
+            secret_source,
+            allow_unauthenticated,
+            wazzup_api_url,
+            wazzup_timeout,
+            max_body_bytes,
+            phone_region,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_vars(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn a_secret_id_selects_secrets_manager_with_defaults() {
+        let c = config(&[("WAZZUP_SECRET_ID", "wazzup/prod")]).unwrap();
+        assert!(matches!(
+            c.secret_source,
+            SecretSource::SecretsManager { ref secret_id, ttl }
+                if secret_id == "wazzup/prod" && ttl == Duration::from_secs(300)
+        ));
+        assert_eq!(c.wazzup_api_url.as_str(), "https://api.wazzup24.com/");
+        assert_eq!(c.max_body_bytes, 1_048_576);
+        assert!(!c.allow_unauthenticated);
+    }
+
+    #[test]
+    fn local_runs_need_a_key_and_a_webhook_credential() {
+        let e = config(&[]).unwrap_err();
+        assert_eq!(e.variable, "WAZZUP_API_KEY");
+        let e = config(&[("WAZZUP_API_KEY", "k")]).unwrap_err();
+        assert_eq!(e.variable, "WEBHOOK_SECRET");
+        assert!(e.message.contains("ALLOW_UNAUTHENTICATED"));
+        assert!(config(&[("WAZZUP_API_KEY", "k"), ("WEBHOOK_TOKEN", "t")]).is_ok());
+        assert!(config(&[("WAZZUP_API_KEY", "k"), ("ALLOW_UNAUTHENTICATED", "true")]).is_ok());
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        let base = [("WAZZUP_SECRET_ID", "s")];
+        for (var, value) in [
+            ("SECRET_TTL_SECONDS", "five"),
+            ("MAX_BODY_BYTES", "-1"),
+            ("WAZZUP_API_URL", "ftp://x"),
+            ("DEFAULT_PHONE_REGION", "Narnia"),
+            ("ALLOW_UNAUTHENTICATED", "maybe"),
+        ] {
+            let mut pairs = base.to_vec();
+            pairs.push((var, value));
+            assert_eq!(config(&pairs).unwrap_err().variable, var, "{var}={value}");
+        }
+    }
+}

@@ -1,0 +1,411 @@
+//! The HTTP handler: one request in, one JSON answer out.
+//!
+//! Order of checks: route and method, body size, credentials, authentication (on the raw bytes,
+//! before any parsing), content type, body. Then plan, apply, and answer with a summary.
+//! | status | when |
+//! |---|---|
+//! | 200 | processed; the summary lists upserted, deleted, already absent, rejected, warnings |
+//! | 400 | the body is not JSON or not in the webhook format |
+//! | 401 | missing or wrong credentials; Wazzup is not called |
+//! | 404 / 405 | another path / another method than `POST /` |
+//! | 413 | the body is larger than `MAX_BODY_BYTES` |
+//! | 415 | the body is not `application/json` |
+//! | 422 | nothing valid was left, or Wazzup refused the data |
+//! | 503 | a retry later can succeed: Wazzup or Secrets Manager unavailable, key refused |
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use http::{HeaderValue, Method, StatusCode, header};
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde_json::{Value, json};
+use tokio::time::Instant;
+use tracing::Instrument;
+
+use crate::config::{Config, SecretSource};
+use crate::domain::PhoneRegion;
+use crate::inbound::auth::{AuthError, authenticate};
+use crate::inbound::{BodyError, generic};
+use crate::outcome::{Summary, Warning, error_response, json_response, summary_body};
+use crate::plan::plan;
+use crate::secrets::{
+    CredentialProvider, SecretError, SecretsManagerCredentials, StaticCredentials,
+};
+use crate::sync::{Applier, ApplyError};
+use crate::wazzup::{ClientConfig, WazzupClient, WazzupError};
+
+/// Time kept back from the Lambda deadline to answer the caller.
+const DEADLINE_MARGIN: Duration = Duration::from_millis(750);
+
+/// Settings the handler needs on every request.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub allow_unauthenticated: bool,
+    pub max_body_bytes: usize,
+    pub phone_region: PhoneRegion,
+}
+
+impl From<&Config> for Settings {
+    fn from(config: &Config) -> Self {
+        Self {
+            allow_unauthenticated: config.allow_unauthenticated,
+            max_body_bytes: config.max_body_bytes,
+            phone_region: config.phone_region,
+        }
+    }
+}
+
+/// Why the function cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Wazzup(#[from] WazzupError),
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    #[error(
+        "the secret has neither \"webhookSecret\" nor \"webhookToken\": callers could not be authenticated. \
+         Add one of them, or set ALLOW_UNAUTHENTICATED=true explicitly"
+    )]
+    NoWebhookCredentials,
+}
+
+/// The function: settings, the credential provider and the Wazzup client, built once per
+/// container and shared by every request.
+pub struct App {
+    settings: Settings,
+    provider: Arc<dyn CredentialProvider>,
+    wazzup: WazzupClient,
+}
+
+impl App {
+    pub fn new(
+        settings: Settings,
+        provider: Arc<dyn CredentialProvider>,
+        wazzup: WazzupClient,
+    ) -> Self {
+        Self {
+            settings,
+            provider,
+            wazzup,
+        }
+    }
+
+    /// Builds the function from its configuration and checks, once, that callers can be
+    /// authenticated. An unreachable Secrets Manager is not fatal here: requests answer 503
+    /// until it is back.
+    pub async fn from_config(config: &Config) -> Result<Self, StartupError> {
+        let mut client_config = ClientConfig::new(config.wazzup_api_url.clone());
+        client_config.request_timeout = config.wazzup_timeout;
+        let wazzup = WazzupClient::new(client_config)?;
+        let provider: Arc<dyn CredentialProvider> = match &config.secret_source {
+            SecretSource::Environment(credentials) => {
+                Arc::new(StaticCredentials::new(credentials.clone()))
+            }
+            SecretSource::SecretsManager { secret_id, ttl } => {
+                let client = SecretsManagerCredentials::client_from_environment().await;
+                Arc::new(SecretsManagerCredentials::new(
+                    client,
+                    secret_id.clone(),
+                    *ttl,
+                ))
+            }
+        };
+        let app = Self::new(Settings::from(config), provider, wazzup);
+        app.preflight().await?;
+        Ok(app)
+    }
+
+    /// Reads the credentials once, so that a secret without webhook credentials stops the
+    /// function at start rather than on the first call.
+    pub async fn preflight(&self) -> Result<(), StartupError> {
+        match self.provider.current().await {
+            Ok(credentials) => {
+                if credentials.webhook.is_configured() || self.settings.allow_unauthenticated {
+                    Ok(())
+                } else {
+                    Err(StartupError::NoWebhookCredentials)
+                }
+            }
+            Err(SecretError::Unavailable(reason)) => {
+                tracing::warn!(%reason, "Secrets Manager unreachable at start; requests will answer 503 until it is back");
+                Ok(())
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// Handles one request. Never fails: every outcome is a JSON answer.
+    pub async fn handle(&self, request: Request) -> Response<Body> {
+        let context = request.lambda_context_ref();
+        let request_id = context
+            .map(|c| c.request_id.clone())
+            .filter(|id| !id.is_empty())
+            .unwrap_or_else(|| format!("local-{:016x}", fastrand::u64(..)));
+        let deadline = context
+            .filter(|c| c.deadline > 0)
+            .map(|c| deadline_instant(c.deadline));
+        let span = tracing::info_span!("request", request_id = %request_id);
+        async {
+            let response = self.route(&request, &request_id, deadline).await;
+            tracing::info!(status = response.status().as_u16(), "request answered");
+            response
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn route(
+        &self,
+        request: &Request,
+        request_id: &str,
+        deadline: Option<Instant>,
+    ) -> Response<Body> {
+        let raw_path = request.raw_http_path();
+        let path = if raw_path.is_empty() {
+            request.uri().path()
+        } else {
+            raw_path
+        };
+        if !matches!(path, "" | "/") {
+            return error_response(
+                StatusCode::NOT_FOUND,
+                "NOT_FOUND",
+                format!("no endpoint at {path}; send employee webhooks to POST /"),
+                None,
+            );
+        }
+        if request.method() != Method::POST {
+            let mut response = error_response(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "METHOD_NOT_ALLOWED",
+                format!(
+                    "{} is not allowed; send employee webhooks with POST",
+                    request.method()
+                ),
+                None,
+            );
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("POST"));
+            return response;
+        }
+        let body: &[u8] = request.body().as_ref();
+        if body.len() > self.settings.max_body_bytes {
+            return error_response(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "PAYLOAD_TOO_LARGE",
+                format!(
+                    "the body is {} bytes; at most {} are accepted, so split the batch",
+                    body.len(),
+                    self.settings.max_body_bytes
+                ),
+                None,
+            );
+        }
+
+        let credentials = match self.provider.current().await {
+            Ok(credentials) => credentials,
+            Err(error) => {
+                tracing::error!(%error, "credentials unavailable");
+                return retry_later(
+                    "SECRETS_UNAVAILABLE",
+                    format!(
+                        "the function's credentials cannot be read now ({error}); nothing was sent to Wazzup, retry later"
+                    ),
+                    None,
+                );
+            }
+        };
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+            .unwrap_or(0);
+        match authenticate(
+            &credentials.webhook,
+            self.settings.allow_unauthenticated,
+            request.headers(),
+            body,
+            now,
+        ) {
+            Ok(method) => tracing::debug!(auth = method.as_str(), "authenticated"),
+            Err(AuthError::NotConfigured) => {
+                tracing::error!("no webhook credentials configured; refusing to serve");
+                return retry_later(
+                    "AUTH_NOT_CONFIGURED",
+                    AuthError::NotConfigured.to_string(),
+                    None,
+                );
+            }
+            Err(error) => {
+                tracing::warn!(reason = %error, "request not authenticated");
+                let mut response = error_response(
+                    StatusCode::UNAUTHORIZED,
+                    "UNAUTHENTICATED",
+                    error.to_string(),
+                    None,
+                );
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+                return response;
+            }
+        }
+
+        if !is_json(request.headers()) {
+            return error_response(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "UNSUPPORTED_MEDIA_TYPE",
+                "the body must be JSON, sent with Content-Type: application/json",
+                None,
+            );
+        }
+        let batch = match generic::parse(body, self.settings.phone_region) {
+            Ok(batch) => batch,
+            Err(BodyError::EmptyBatch) => {
+                return error_response(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "NO_VALID_EVENTS",
+                    BodyError::EmptyBatch.to_string(),
+                    None,
+                );
+            }
+            Err(error) => {
+                return error_response(
+                    StatusCode::BAD_REQUEST,
+                    "MALFORMED_BODY",
+                    error.to_string(),
+                    None,
+                );
+            }
+        };
+
+        let mut summary = Summary {
+            rejected: batch.rejected,
+            warnings: batch.warnings,
+            ..Summary::default()
+        };
+        for rejection in &summary.rejected {
+            tracing::warn!(index = rejection.index, user_id = rejection.id.as_deref().unwrap_or("-"), reason = %rejection.reason, "event rejected");
+        }
+        let plan = plan(batch.events);
+        summary
+            .warnings
+            .extend(plan.superseded.iter().map(|s| Warning {
+                index: Some(s.index),
+                id: Some(s.id.to_string()),
+                code: "SUPERSEDED".into(),
+                message: format!(
+                    "a later event for the same id (index {}) replaced this one",
+                    s.by_index
+                ),
+            }));
+        if plan.is_empty() {
+            return error_response(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "NO_VALID_EVENTS",
+                "no valid event was left to apply; see \"rejected\"",
+                Some(summary_body(&summary, "rejected", request_id)),
+            );
+        }
+
+        let mut applier = Applier::new(&self.wazzup, self.provider.as_ref(), credentials, deadline);
+        let result = applier.apply(&plan, &mut summary).await;
+        tracing::info!(
+            upserted = summary.upserted.len(),
+            deleted = summary.deleted.len(),
+            already_absent = summary.already_absent.len(),
+            rejected = summary.rejected.len(),
+            not_applied = summary.not_applied.len(),
+            "batch applied"
+        );
+        match result {
+            Ok(()) if summary.applied() == 0 => error_response(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "WAZZUP_REFUSED",
+                "Wazzup refused every employee in the request; see \"rejected\"",
+                Some(summary_body(&summary, "rejected", request_id)),
+            ),
+            Ok(()) => {
+                let word = if summary.rejected.is_empty() {
+                    "ok"
+                } else {
+                    "partial"
+                };
+                json_response(StatusCode::OK, &summary_body(&summary, word, request_id))
+            }
+            Err(error) => apply_failure(&error, &summary, request_id),
+        }
+    }
+}
+
+fn apply_failure(error: &ApplyError, summary: &Summary, request_id: &str) -> Response<Body> {
+    tracing::error!(%error, "Wazzup call failed");
+    let details = Some(summary_body(summary, "failed", request_id));
+    match error {
+        ApplyError::Secret(error) => retry_later(
+            "SECRETS_UNAVAILABLE",
+            format!("the secret could not be read again after Wazzup refused the key: {error}"),
+            details,
+        ),
+        ApplyError::Wazzup(error) if error.is_transient() => retry_later(
+            error.code(),
+            format!("{error}; the request is safe to send again"),
+            details,
+        ),
+        ApplyError::Wazzup(error @ (WazzupError::Unauthorized | WazzupError::Forbidden { .. })) => {
+            retry_later(
+                error.code(),
+                format!("{error}; check the API key in the secret, then send the request again"),
+                details,
+            )
+        }
+        ApplyError::Wazzup(error) => error_response(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            error.code(),
+            error.to_string(),
+            details,
+        ),
+    }
+}
+
+/// A 503 with `Retry-After`, for failures that a later try can get past.
+fn retry_later(code: &str, message: String, details: Option<Value>) -> Response<Body> {
+    let mut response = error_response(
+        StatusCode::SERVICE_UNAVAILABLE,
+        code,
+        message,
+        details.or_else(|| Some(json!({}))),
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
+    response
+}
+
+fn is_json(headers: &http::HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .is_some_and(|mime| {
+            mime == "application/json"
+                || (mime.starts_with("application/") && mime.ends_with("+json"))
+        })
+}
+
+/// Converts Lambda's deadline (Unix milliseconds) into a point on the monotonic clock, less a
+/// margin to answer in.
+fn deadline_instant(deadline_ms: u64) -> Instant {
+    let deadline = UNIX_EPOCH + Duration::from_millis(deadline_ms);
+    let left = deadline
+        .duration_since(SystemTime::now())
+        .unwrap_or_default()
+        .saturating_sub(DEADLINE_MARGIN);
+    Instant::now() + left
+}

@@ -1,0 +1,227 @@
+//! Applying a plan to Wazzup: the calls in order, one refresh of the secret when Wazzup refuses
+//! the key, and the per-user refusals (`DUPLICATE_PHONE_NUMBER`, `INVALID_USERS_DATA`) split off
+//! so the rest of the batch still goes through. Neither refusal is retried as it was.
+
+use std::sync::Arc;
+
+use tokio::time::Instant;
+
+use crate::domain::User;
+use crate::outcome::{Rejection, Summary};
+use crate::plan::{Plan, Step};
+use crate::secrets::{CredentialProvider, Credentials, SecretError};
+use crate::wazzup::{DeleteOutcome, WazzupClient, WazzupError};
+
+/// Why applying stopped before the end of the plan.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error(transparent)]
+    Wazzup(#[from] WazzupError),
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+}
+
+/// Applies a plan and records each outcome in `summary`. On an error, the ids not yet applied
+/// are in `summary.not_applied`.
+pub struct Applier<'a> {
+    pub wazzup: &'a WazzupClient,
+    pub provider: &'a dyn CredentialProvider,
+    pub deadline: Option<Instant>,
+    credentials: Arc<Credentials>,
+    refreshed: bool,
+}
+
+impl<'a> Applier<'a> {
+    pub fn new(
+        wazzup: &'a WazzupClient,
+        provider: &'a dyn CredentialProvider,
+        credentials: Arc<Credentials>,
+        deadline: Option<Instant>,
+    ) -> Self {
+        Self {
+            wazzup,
+            provider,
+            deadline,
+            credentials,
+            refreshed: false,
+        }
+    }
+
+    /// After a 401, fetch the secret again once per request and say whether to try again.
+    async fn after_unauthorized(&mut self) -> Result<(), ApplyError> {
+        if self.refreshed {
+            return Err(WazzupError::Unauthorized.into());
+        }
+        self.refreshed = true;
+        self.credentials = self.provider.refresh(Arc::clone(&self.credentials)).await?;
+        Ok(())
+    }
+
+    pub async fn apply(&mut self, plan: &Plan, summary: &mut Summary) -> Result<(), ApplyError> {
+        let steps = plan.steps();
+        for (position, step) in steps.iter().enumerate() {
+            if let Err(error) = self.apply_step(*step, summary).await {
+                summary
+                    .not_applied
+                    .extend(steps[position..].iter().flat_map(step_ids));
+                // Ids the failed step did apply or reject are not "not applied".
+                let done: std::collections::HashSet<String> = summary
+                    .upserted
+                    .iter()
+                    .chain(&summary.deleted)
+                    .chain(&summary.already_absent)
+                    .cloned()
+                    .chain(summary.rejected.iter().filter_map(|r| r.id.clone()))
+                    .collect();
+                summary.not_applied.retain(|id| !done.contains(id));
+                return Err(error);
+            }
+        }
+        Ok(())
+    }
+
+    async fn apply_step(
+        &mut self,
+        step: Step<'_>,
+        summary: &mut Summary,
+    ) -> Result<(), ApplyError> {
+        match step {
+            Step::DeleteOne(id) => loop {
+                let key = &self.credentials.api_key;
+                match self
+                    .wazzup
+                    .delete_user(key, id.as_str(), self.deadline)
+                    .await
+                {
+                    Ok(DeleteOutcome::Deleted) => {
+                        tracing::info!(action = "delete", user_id = %id, "user deleted");
+                        summary.deleted.push(id.to_string());
+                        return Ok(());
+                    }
+                    Ok(DeleteOutcome::AlreadyAbsent) => {
+                        tracing::info!(action = "delete", user_id = %id, "user already absent");
+                        summary.already_absent.push(id.to_string());
+                        return Ok(());
+                    }
+                    Err(WazzupError::Unauthorized) => self.after_unauthorized().await?,
+                    Err(error) => return Err(error.into()),
+                }
+            },
+            Step::BulkDelete(ids) => {
+                let wire: Vec<&str> = ids.iter().map(|id| id.as_str()).collect();
+                let absent = loop {
+                    let key = &self.credentials.api_key;
+                    match self.wazzup.bulk_delete(key, &wire, self.deadline).await {
+                        Ok(absent) => break absent,
+                        Err(WazzupError::Unauthorized) => self.after_unauthorized().await?,
+                        Err(error) => return Err(error.into()),
+                    }
+                };
+                for id in ids {
+                    if absent.iter().any(|a| a == id.as_str()) {
+                        tracing::info!(action = "delete", user_id = %id, "user already absent");
+                        summary.already_absent.push(id.to_string());
+                    } else {
+                        tracing::info!(action = "delete", user_id = %id, "user deleted");
+                        summary.deleted.push(id.to_string());
+                    }
+                }
+                Ok(())
+            }
+            Step::Upsert(users) => self.upsert(users.to_vec(), summary).await,
+        }
+    }
+
+    async fn upsert(
+        &mut self,
+        mut pending: Vec<User>,
+        summary: &mut Summary,
+    ) -> Result<(), ApplyError> {
+        while !pending.is_empty() {
+            let key = &self.credentials.api_key;
+            match self.wazzup.upsert_users(key, &pending, self.deadline).await {
+                Ok(()) => {
+                    for user in &pending {
+                        tracing::info!(
+                            action = "upsert",
+                            user_id = %user.id,
+                            phone = user.phone.as_ref().map(|p| p.masked()).as_deref().unwrap_or("-"),
+                            "user upserted"
+                        );
+                        summary.upserted.push(user.id.to_string());
+                    }
+                    return Ok(());
+                }
+                Err(WazzupError::Unauthorized) => self.after_unauthorized().await?,
+                Err(WazzupError::DuplicatePhoneNumber { phone }) => {
+                    let (taken, rest): (Vec<User>, Vec<User>) = pending
+                        .into_iter()
+                        .partition(|u| u.phone.as_ref().is_some_and(|p| p.as_str() == phone));
+                    // Wazzup names the phone, not the user: refuse the users sending it. Should it
+                    // name a phone none of them sends, nothing can be told apart: refuse them all.
+                    let (refused, rest) = if taken.is_empty() {
+                        (rest, Vec::new())
+                    } else {
+                        (taken, rest)
+                    };
+                    for user in &refused {
+                        tracing::warn!(
+                            action = "upsert",
+                            user_id = %user.id,
+                            phone = %crate::domain::mask_phone(&phone),
+                            "refused by Wazzup: DUPLICATE_PHONE_NUMBER"
+                        );
+                        summary.rejected.push(Rejection {
+                            index: None,
+                            id: Some(user.id.to_string()),
+                            reason: "DUPLICATE_PHONE_NUMBER".into(),
+                            message: format!(
+                                "another Wazzup user already has the phone number {phone}"
+                            ),
+                        });
+                    }
+                    pending = rest;
+                }
+                Err(WazzupError::InvalidUsersData { items, description }) => {
+                    let bad: Vec<usize> = items
+                        .iter()
+                        .map(|i| i.index)
+                        .filter(|i| *i < pending.len())
+                        .collect();
+                    let (refused, rest): (Vec<(usize, User)>, Vec<(usize, User)>) = pending
+                        .into_iter()
+                        .enumerate()
+                        .partition(|(i, _)| bad.is_empty() || bad.contains(i));
+                    for (i, user) in &refused {
+                        let fields = items
+                            .iter()
+                            .find(|item| item.index == *i)
+                            .map(|item| item.fields.join(", "))
+                            .filter(|f| !f.is_empty())
+                            .unwrap_or_else(|| "unknown".into());
+                        tracing::warn!(action = "upsert", user_id = %user.id, %fields, "refused by Wazzup: INVALID_USERS_DATA");
+                        summary.rejected.push(Rejection {
+                            index: None,
+                            id: Some(user.id.to_string()),
+                            reason: "INVALID_USERS_DATA".into(),
+                            message: format!("Wazzup refused the fields: {fields} ({description})"),
+                        });
+                    }
+                    pending = rest.into_iter().map(|(_, u)| u).collect();
+                }
+                Err(error) => {
+                    return Err(error.into());
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn step_ids(step: &Step<'_>) -> Vec<String> {
+    match step {
+        Step::DeleteOne(id) => vec![id.to_string()],
+        Step::BulkDelete(ids) => ids.iter().map(|id| id.to_string()).collect(),
+        Step::Upsert(users) => users.iter().map(|u| u.id.to_string()).collect(),
+    }
+}

@@ -1,0 +1,40 @@
+//! Logging set-up: `tracing` to stdout, JSON in Lambda, readable text locally.
+//!
+//! The format follows Lambda's advanced logging controls: `AWS_LAMBDA_LOG_FORMAT=JSON|Text`;
+//! without it, JSON when running in Lambda and text elsewhere. The level comes from
+//! `AWS_LAMBDA_LOG_LEVEL`, then `RUST_LOG` (full `EnvFilter` syntax), then `info`.
+
+use tracing_subscriber::EnvFilter;
+
+/// Installs the global subscriber. Call once, first thing in `main`.
+pub fn init() {
+    let in_lambda = std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some();
+    let json = match std::env::var("AWS_LAMBDA_LOG_FORMAT") {
+        Ok(format) => format.eq_ignore_ascii_case("json"),
+        Err(_) => in_lambda,
+    };
+    let filter = std::env::var("AWS_LAMBDA_LOG_LEVEL")
+        .ok()
+        .map(|level| level.to_ascii_lowercase())
+        .or_else(|| std::env::var("RUST_LOG").ok())
+        .and_then(|directives| EnvFilter::try_new(directives).ok())
+        .unwrap_or_else(|| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
+    let result = if json {
+        builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            // Lambda adds its own timestamp to every line.
+            .without_time()
+            .try_init()
+    } else {
+        builder.try_init()
+    };
+    if let Err(error) = result {
+        eprintln!("logging was already set up: {error}");
+    }
+}
