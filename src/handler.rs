@@ -141,11 +141,12 @@ impl App {
             .map(|c| c.request_id.clone())
             .filter(|id| !id.is_empty())
             .unwrap_or_else(|| format!("local-{:016x}", fastrand::u64(..)));
-        let deadline = context
-            .filter(|c| c.deadline > 0)
-            .map(|c| deadline_instant(c.deadline));
+        let deadline = context.and_then(|c| deadline_instant(c.deadline, SystemTime::now()));
         let span = tracing::info_span!("request", request_id = %request_id);
         async {
+            if let Some(context) = context {
+                tracing::debug!(deadline_ms = context.deadline, "invocation deadline");
+            }
             let response = self.route(&request, &request_id, deadline).await;
             tracing::info!(status = response.status().as_u16(), "request answered");
             response
@@ -400,12 +401,52 @@ fn is_json(headers: &http::HeaderMap) -> bool {
 }
 
 /// Converts Lambda's deadline (Unix milliseconds) into a point on the monotonic clock, less a
-/// margin to answer in.
-fn deadline_instant(deadline_ms: u64) -> Instant {
+/// margin to answer in. A value that is not a plausible wall-clock time (local emulators send
+/// a duration or nothing) gives no deadline: retries are then bounded by the policy alone.
+fn deadline_instant(deadline_ms: u64, now: SystemTime) -> Option<Instant> {
+    const YEAR_2001_MS: u64 = 1_000_000_000_000;
+    if deadline_ms < YEAR_2001_MS {
+        return None;
+    }
     let deadline = UNIX_EPOCH + Duration::from_millis(deadline_ms);
     let left = deadline
-        .duration_since(SystemTime::now())
+        .duration_since(now)
         .unwrap_or_default()
         .saturating_sub(DEADLINE_MARGIN);
-    Instant::now() + left
+    Some(Instant::now() + left)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lambda_deadlines_become_monotonic_instants_with_a_margin() {
+        let now = SystemTime::now();
+        let ms = |t: SystemTime| t.duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
+        let in_ten = deadline_instant(ms(now + Duration::from_secs(10)), now).unwrap();
+        let left = in_ten.saturating_duration_since(Instant::now());
+        assert!(left <= Duration::from_secs(10) - DEADLINE_MARGIN);
+        assert!(left > Duration::from_secs(8));
+        let past = deadline_instant(ms(now - Duration::from_secs(1)), now).unwrap();
+        assert!(past <= Instant::now());
+        // cargo lambda's emulator sends the timeout (600000 ms) instead of a time.
+        assert_eq!(deadline_instant(600_000, now), None);
+        assert_eq!(deadline_instant(0, now), None);
+    }
+
+    #[test]
+    fn json_content_types_are_recognised() {
+        let with = |value: &'static str| {
+            let mut headers = http::HeaderMap::new();
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(value));
+            is_json(&headers)
+        };
+        assert!(with("application/json"));
+        assert!(with("Application/JSON; charset=utf-8"));
+        assert!(with("application/cloudevents+json"));
+        assert!(!with("text/plain"));
+        assert!(!with("application/x-www-form-urlencoded"));
+        assert!(!is_json(&http::HeaderMap::new()));
+    }
 }

@@ -9,10 +9,10 @@
 
 pub mod config;
 pub mod domain;
-// pub mod fake;
+pub mod fake;
 pub mod handler;
 pub mod inbound;
-// pub mod local;
+pub mod local;
 pub mod outcome;
 pub mod plan;
 pub mod secrets;

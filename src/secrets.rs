@@ -265,10 +265,10 @@ impl CredentialProvider for SecretsManagerCredentials {
         Box::pin(async move {
             // Holding the lock across the fetch makes concurrent requests share one call.
             let mut cache = self.cache.lock().await;
-            if let Some(cached) = cache.as_ref() {
-                if cached.fetched_at.elapsed() < self.ttl {
-                    return Ok(Arc::clone(&cached.credentials));
-                }
+            if let Some(cached) = cache.as_ref()
+                && cached.fetched_at.elapsed() < self.ttl
+            {
+                return Ok(Arc::clone(&cached.credentials));
             }
             match self.fetch().await {
                 Ok(credentials) => {
@@ -297,10 +297,10 @@ impl CredentialProvider for SecretsManagerCredentials {
     ) -> BoxFuture<'_, Result<Arc<Credentials>, SecretError>> {
         Box::pin(async move {
             let mut cache = self.cache.lock().await;
-            if let Some(cached) = cache.as_ref() {
-                if !Arc::ptr_eq(&cached.credentials, &stale) {
-                    return Ok(Arc::clone(&cached.credentials));
-                }
+            if let Some(cached) = cache.as_ref()
+                && !Arc::ptr_eq(&cached.credentials, &stale)
+            {
+                return Ok(Arc::clone(&cached.credentials));
             }
             let credentials = self.fetch().await?;
             let rotated = credentials.api_key.expose_secret() != stale.api_key.expose_secret();

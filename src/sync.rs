@@ -188,10 +188,17 @@ impl<'a> Applier<'a> {
                         .map(|i| i.index)
                         .filter(|i| *i < pending.len())
                         .collect();
-                    let (refused, rest): (Vec<(usize, User)>, Vec<(usize, User)>) = pending
-                        .into_iter()
-                        .enumerate()
-                        .partition(|(i, _)| bad.is_empty() || bad.contains(i));
+                    // Indexes point into the request array; none usable means no user can be
+                    // told apart, so all of them are refused.
+                    let mut refused = Vec::new();
+                    let mut rest = Vec::new();
+                    for (i, user) in pending.into_iter().enumerate() {
+                        if bad.is_empty() || bad.contains(&i) {
+                            refused.push((i, user));
+                        } else {
+                            rest.push(user);
+                        }
+                    }
                     for (i, user) in &refused {
                         let fields = items
                             .iter()
@@ -207,7 +214,7 @@ impl<'a> Applier<'a> {
                             message: format!("Wazzup refused the fields: {fields} ({description})"),
                         });
                     }
-                    pending = rest.into_iter().map(|(_, u)| u).collect();
+                    pending = rest;
                 }
                 Err(error) => {
                     return Err(error.into());

@@ -6,8 +6,18 @@
 
 use tracing_subscriber::EnvFilter;
 
-/// Installs the global subscriber. Call once, first thing in `main`.
+/// Installs the global subscriber, logging to stdout at `info` unless told otherwise. Call
+/// once, first thing in `main`.
 pub fn init() {
+    init_with(std::io::stdout, "info");
+}
+
+/// Installs the global subscriber with another writer and default level (the local runner
+/// logs to stderr at `warn`, keeping stdout for its report).
+pub fn init_with<W>(writer: W, default_level: &str)
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
     let in_lambda = std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some();
     let json = match std::env::var("AWS_LAMBDA_LOG_FORMAT") {
         Ok(format) => format.eq_ignore_ascii_case("json"),
@@ -18,8 +28,9 @@ pub fn init() {
         .map(|level| level.to_ascii_lowercase())
         .or_else(|| std::env::var("RUST_LOG").ok())
         .and_then(|directives| EnvFilter::try_new(directives).ok())
-        .unwrap_or_else(|| EnvFilter::new("info"));
+        .unwrap_or_else(|| EnvFilter::new(default_level));
     let builder = tracing_subscriber::fmt()
+        .with_writer(writer)
         .with_env_filter(filter)
         .with_target(false);
     let result = if json {

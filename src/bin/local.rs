@@ -1,1 +1,181 @@
-fn main() {}
+//! `wazzup-user-sync-local`: the function's main job on a laptop, with no AWS account and no
+//! internet. It starts a local Wazzup fake (unless `WAZZUP_API_URL` points elsewhere), builds
+//! the real handler with credentials from the environment (or local defaults), replays every
+//! event in `events/`, prints what happened, and then serves the handler on
+//! `http://127.0.0.1:9000/` for curl until Ctrl-C.
+//!
+//! Options: `--replay-only` (exit after the replay), `--no-replay`, `--port N`,
+//! `--events DIR`.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use wazzup_user_sync::config::Config;
+use wazzup_user_sync::domain::mask_phone;
+use wazzup_user_sync::fake::WazzupFake;
+use wazzup_user_sync::handler::App;
+use wazzup_user_sync::{local, telemetry};
+
+/// Local defaults, used when the environment does not say otherwise.
+const LOCAL_API_KEY: &str = "local-dev-key";
+const LOCAL_TOKEN: &str = "local-dev-token";
+/// A Standard Webhooks secret for local runs only (base64 of "local-dev-signing-secret-32bytes").
+const LOCAL_SIGNING_SECRET: &str = "whsec_bG9jYWwtZGV2LXNpZ25pbmctc2VjcmV0LTMyYnl0ZXM=";
+
+struct Options {
+    replay: bool,
+    serve: bool,
+    port: u16,
+    events: PathBuf,
+}
+
+fn options() -> Result<Options, String> {
+    let mut options = Options {
+        replay: true,
+        serve: true,
+        port: std::env::var("LOCAL_PORT")
+            .ok()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(9000),
+        events: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/events")),
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--replay-only" => options.serve = false,
+            "--no-replay" => options.replay = false,
+            "--port" => {
+                options.port = args
+                    .next()
+                    .and_then(|p| p.parse().ok())
+                    .ok_or("--port needs a port number")?;
+            }
+            "--events" => options.events = args.next().ok_or("--events needs a folder")?.into(),
+            "-h" | "--help" => {
+                return Err("usage: wazzup-user-sync-local [--replay-only | --no-replay] [--port N] [--events DIR]".into());
+            }
+            other => return Err(format!("unknown option {other}; try --help")),
+        }
+    }
+    Ok(options)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    telemetry::init_with(std::io::stderr, "warn");
+    let options = match options() {
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!("{message}");
+            return ExitCode::from(2);
+        }
+    };
+
+    // The environment wins; local defaults fill the gaps. Secrets Manager is never used here.
+    let mut vars: HashMap<String, String> = std::env::vars().collect();
+    vars.remove("WAZZUP_SECRET_ID");
+    let api_key = vars
+        .entry("WAZZUP_API_KEY".into())
+        .or_insert_with(|| LOCAL_API_KEY.into())
+        .clone();
+    if !vars.contains_key("WEBHOOK_SECRET") && !vars.contains_key("WEBHOOK_TOKEN") {
+        vars.insert("WEBHOOK_TOKEN".into(), LOCAL_TOKEN.into());
+        vars.insert("WEBHOOK_SECRET".into(), LOCAL_SIGNING_SECRET.into());
+    }
+    let fake = if vars.contains_key("WAZZUP_API_URL") {
+        None
+    } else {
+        match WazzupFake::start(&[api_key.as_str()]).await {
+            Ok(fake) => {
+                vars.insert("WAZZUP_API_URL".into(), fake.url());
+                Some(fake)
+            }
+            Err(error) => {
+                eprintln!("cannot start the local Wazzup fake: {error}");
+                return ExitCode::FAILURE;
+            }
+        }
+    };
+    let config = match Config::from_vars(|name| vars.get(name).cloned()) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("invalid configuration: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let app = match App::from_config(&config).await {
+        Ok(app) => Arc::new(app),
+        Err(error) => {
+            eprintln!("cannot start: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("Wazzup API: {}", config.wazzup_api_url);
+
+    if options.replay {
+        match local::replay_dir(&app, &options.events).await {
+            Ok(replayed) => {
+                println!(
+                    "\nReplayed {} events from {}:",
+                    replayed.len(),
+                    options.events.display()
+                );
+                for r in &replayed {
+                    let name = r
+                        .file
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    println!("  {name:<28} -> {} {}", r.status, r.body);
+                }
+            }
+            Err(error) => {
+                eprintln!("cannot replay events: {error}");
+                return ExitCode::FAILURE;
+            }
+        }
+        if let Some(fake) = &fake {
+            let users = fake.users();
+            println!("\nUsers now in the local Wazzup fake ({}):", users.len());
+            for user in users {
+                let phone = user
+                    .phone
+                    .as_deref()
+                    .map(mask_phone)
+                    .unwrap_or_else(|| "-".into());
+                println!("  {:<12} {:<32} {}", user.id, user.name, phone);
+            }
+        }
+    }
+
+    if !options.serve {
+        return ExitCode::SUCCESS;
+    }
+    let addr = local::local_addr(options.port);
+    let listener = match tokio::net::TcpListener::bind(addr).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            eprintln!("cannot listen on {addr}: {error} (choose another with --port)");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!(
+        "\nServing the handler on http://{addr}/ (Ctrl-C to stop). Try:\n  curl -s -X POST http://{addr}/ \\\n    -H 'Authorization: Bearer {token}' -H 'Content-Type: application/json' \\\n    -d '{{\"event\":\"employee.created\",\"employee\":{{\"id\":\"emp-42\",\"name\":\"Alex Salesman\",\"phone\":\"+7 926 333-45-67\"}}}}'",
+        token = vars
+            .get("WEBHOOK_TOKEN")
+            .map(String::as_str)
+            .unwrap_or("<your WEBHOOK_TOKEN>")
+    );
+    tokio::select! {
+        result = local::serve(app, listener, config.max_body_bytes) => {
+            if let Err(error) = result {
+                eprintln!("server stopped: {error}");
+                return ExitCode::FAILURE;
+            }
+        }
+        _ = tokio::signal::ctrl_c() => println!("\nstopped"),
+    }
+    ExitCode::SUCCESS
+}

@@ -116,6 +116,14 @@ pub enum AuthError {
     MissingCredentials,
     #[error("the bearer token is not valid")]
     BadToken,
+    #[error(
+        "the request is signed, but no webhook signing secret is configured here: send the bearer token instead"
+    )]
+    SignaturesNotConfigured,
+    #[error(
+        "the request carries a bearer token, but no token is configured here: sign the request instead"
+    )]
+    TokenNotConfigured,
     #[error("the webhook-id, webhook-timestamp and webhook-signature headers must all be present")]
     IncompleteSignatureHeaders,
     #[error("webhook-timestamp is not a Unix time in seconds")]
@@ -181,6 +189,13 @@ pub fn authenticate(
         }
     }
 
+    if failure.is_none() {
+        if has_signature_headers && credentials.secrets.is_empty() {
+            failure = Some(AuthError::SignaturesNotConfigured);
+        } else if bearer_token(headers).is_some() && credentials.token.is_none() {
+            failure = Some(AuthError::TokenNotConfigured);
+        }
+    }
     Err(failure.unwrap_or(AuthError::MissingCredentials))
 }
 
@@ -387,6 +402,15 @@ mod tests {
         assert_eq!(
             authenticate(&creds, false, &HeaderMap::new(), b"", 0),
             Err(AuthError::MissingCredentials)
+        );
+        let signed = signed_headers(VECTOR_ID, VECTOR_TS, VECTOR_SIGNATURE);
+        assert_eq!(
+            authenticate(&creds, false, &signed, VECTOR_BODY.as_bytes(), VECTOR_TS),
+            Err(AuthError::SignaturesNotConfigured)
+        );
+        assert_eq!(
+            authenticate(&with_secret(), false, &bearer("Bearer x"), b"", 0),
+            Err(AuthError::TokenNotConfigured)
         );
     }
 

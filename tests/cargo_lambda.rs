@@ -1,0 +1,267 @@
+//! The built function, end to end, as Lambda runs it: `cargo lambda watch` emulates the Lambda
+//! runtime API and `cargo lambda invoke --data-file` replays every file in `events/`. The
+//! function reads its key from Secrets Manager (moto_server on loopback, through the SDK's
+//! standard configuration chain) and calls a loopback Wazzup fake. Fails loudly when
+//! cargo-lambda or moto_server is missing.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::moto::{Moto, free_port};
+use serde_json::Value;
+use wazzup_user_sync::fake::{FakeUser, WazzupFake};
+
+const FUNCTION: &str = "wazzup-user-sync";
+
+/// The expected HTTP status for every event file. A new file in `events/` must be added here.
+const EXPECTED: &[(&str, u16)] = &[
+    ("api-gateway-rest-v1.json", 200),
+    ("bad-signature.json", 401),
+    ("batch-base64.json", 200),
+    ("batch.json", 200),
+    ("employee-created.json", 200),
+    ("employee-deleted.json", 200),
+    ("employee-updated.json", 200),
+    ("malformed.json", 400),
+];
+
+/// Stops `cargo lambda watch` and the function it started (one process group).
+struct Watch(Child);
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        let pid = self.0.id().to_string();
+        let _ = Command::new("kill")
+            .args(["-TERM", &format!("-{pid}")])
+            .status();
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn manifest_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A `cargo` command without the variables `cargo test` sets for this test, so that the build
+/// `cargo lambda watch` runs sees the same environment as `cargo build` and reuses its
+/// artifacts (some build scripts rerun when CARGO_MANIFEST_DIR changes).
+fn cargo() -> Command {
+    let mut command = Command::new("cargo");
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if [
+            "CARGO_MANIFEST_",
+            "CARGO_PKG_",
+            "CARGO_CRATE_",
+            "CARGO_BIN_",
+            "CARGO_TARGET_TMPDIR",
+            "CARGO_PRIMARY_PACKAGE",
+        ]
+        .iter()
+        .any(|prefix| name.starts_with(prefix))
+        {
+            command.env_remove(name.as_ref());
+        }
+    }
+    command
+}
+
+fn invoke(port: u16, file: &Path) -> Value {
+    let output = cargo()
+        .args(["lambda", "invoke", "--invoke-address", "127.0.0.1"])
+        .args(["--invoke-port", &port.to_string(), "--data-file"])
+        .arg(file)
+        .arg(FUNCTION)
+        .current_dir(manifest_dir())
+        .output()
+        .expect("run cargo lambda invoke");
+    assert!(
+        output.status.success(),
+        "cargo lambda invoke {} failed: {}",
+        file.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "cargo lambda invoke printed no JSON ({e}): {}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_event_file_through_cargo_lambda() {
+    let version = Command::new("cargo").args(["lambda", "--version"]).output();
+    assert!(
+        version.is_ok_and(|o| o.status.success()),
+        "cargo-lambda is required: `pip install -r requirements-dev.txt` or run `bash scripts/test.sh`"
+    );
+
+    let moto = Moto::start();
+    moto.client()
+        .create_secret()
+        .name("wazzup-user-sync/e2e")
+        .secret_string(
+            r#"{"apiKey": "local-dev-key", "webhookToken": "local-dev-token",
+                "webhookSecret": "whsec_bG9jYWwtZGV2LXNpZ25pbmctc2VjcmV0LTMyYnl0ZXM="}"#,
+        )
+        .send()
+        .await
+        .expect("create the secret");
+    let fake = WazzupFake::start(&["local-dev-key"]).await.unwrap();
+    fake.insert_user(FakeUser {
+        id: "emp-1002".into(),
+        name: "Leaving".into(),
+        phone: None,
+    });
+
+    let port = free_port();
+    let mut command = cargo();
+    command
+        .args([
+            "lambda",
+            "watch",
+            "--bin",
+            FUNCTION,
+            "--ignore-changes",
+            "--quiet",
+        ])
+        .args([
+            "--invoke-address",
+            "127.0.0.1",
+            "--invoke-port",
+            &port.to_string(),
+        ])
+        .current_dir(manifest_dir())
+        .env("WAZZUP_SECRET_ID", "wazzup-user-sync/e2e")
+        .env("AWS_ENDPOINT_URL_SECRETS_MANAGER", moto.url())
+        .env("AWS_REGION", "eu-central-1")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env("WAZZUP_API_URL", fake.url())
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        command.process_group(0);
+    }
+    let _watch = Watch(command.spawn().expect("start cargo lambda watch"));
+    let started = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "cargo lambda watch did not listen within 300 s"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    let dir = manifest_dir().join("events");
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".json"))
+        .collect();
+    files.sort();
+    let expected: BTreeMap<&str, u16> = EXPECTED.iter().copied().collect();
+    assert_eq!(
+        files.iter().map(String::as_str).collect::<Vec<_>>(),
+        expected.keys().copied().collect::<Vec<_>>(),
+        "every file in events/ needs an expected status here, and every listed file must exist"
+    );
+
+    // Created before updated, so that the final state is the updated one.
+    let order = [
+        "employee-created.json",
+        "employee-updated.json",
+        "employee-deleted.json",
+        "batch.json",
+        "batch-base64.json",
+        "api-gateway-rest-v1.json",
+        "bad-signature.json",
+        "malformed.json",
+    ];
+    for name in order {
+        let answer = invoke(port, &dir.join(name));
+        let status = answer["statusCode"].as_u64().unwrap_or(0) as u16;
+        let body: Value = answer["body"]
+            .as_str()
+            .and_then(|b| serde_json::from_str(b).ok())
+            .unwrap_or(Value::Null);
+        assert_eq!(status, expected[name], "{name}: {answer}");
+        assert!(body.is_object(), "{name}: the body must be JSON: {answer}");
+        if status >= 400 {
+            assert!(body["error"].is_string(), "{name}: {body}");
+        }
+        if name == "bad-signature.json" {
+            // Checked against the configured secret, not refused for want of one.
+            assert!(
+                body["message"].as_str().unwrap_or("").contains("5 minutes"),
+                "{body}"
+            );
+        }
+    }
+
+    let users: BTreeMap<String, (String, Option<String>)> = fake
+        .users()
+        .into_iter()
+        .map(|u| (u.id, (u.name, u.phone)))
+        .collect();
+    let user = |id: &str| users.get(id).cloned();
+    assert_eq!(
+        user("emp-1001"),
+        Some((
+            "Alex Salesman (Team Lead)".into(),
+            Some("79263334567".into())
+        ))
+    );
+    assert_eq!(
+        user("emp-1002"),
+        None,
+        "employee-deleted.json removes emp-1002"
+    );
+    assert_eq!(
+        user("emp-2001"),
+        Some(("Kate Supportics-Ivanova".into(), Some("79261234567".into())))
+    );
+    assert_eq!(
+        user("emp-2002").map(|u| u.1),
+        Some(Some("74955553535".into()))
+    );
+    assert_eq!(
+        user("emp-2004"),
+        None,
+        "an employee with an empty name is rejected"
+    );
+    assert_eq!(
+        user("emp-2005").map(|u| u.1),
+        Some(None),
+        "an invalid phone is left out"
+    );
+    assert!(user("emp-3001").is_some() && user("emp-4001").is_some());
+
+    // The same function through the Function URL emulation, as a CRM (or curl) would call it.
+    let response = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{port}/lambda-url/{FUNCTION}/"))
+        .header("authorization", "Bearer local-dev-token")
+        .header("content-type", "application/json")
+        .body(r#"{"event":"employee.created","employee":{"id":"emp-url","name":"Via URL"}}"#)
+        .send()
+        .await
+        .expect("call the function URL");
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["upserted"], serde_json::json!(["emp-url"]));
+    assert!(fake.user("emp-url").is_some());
+}
