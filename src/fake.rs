@@ -94,6 +94,9 @@ pub enum Fault {
     },
     /// Sleep this long, then handle the request normally.
     Delay(Duration),
+    /// Answer this status with this JSON body, without handling the request: for answers the
+    /// fake cannot reach by itself (a 403 for an integration's "sidecar" key, say).
+    Json { status: u16, body: Value },
     /// Read the request, then close the connection without sending any response.
     /// Recorded with status 0. (An addition to the brief's two variants, for the
     /// "dropped connections" the architecture asks the fake to simulate.)
@@ -452,6 +455,10 @@ async fn handle(AxumState(state): AxumState<Shared>, request: Request) -> Respon
             status,
             retry_after,
         }) => Some(fault_response(status, retry_after)),
+        Some(Fault::Json { status, body }) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            Some((status, axum::Json(body)).into_response())
+        }
         Some(Fault::Delay(delay)) => {
             tokio::time::sleep(delay).await;
             None

@@ -79,6 +79,7 @@ fn invoke(port: u16, file: &Path) -> Value {
         .arg(file)
         .arg(FUNCTION)
         .current_dir(manifest_dir())
+        .stdin(Stdio::null())
         .output()
         .expect("run cargo lambda invoke");
     assert!(
@@ -122,6 +123,9 @@ async fn every_event_file_through_cargo_lambda() {
     });
 
     let port = free_port();
+    let log_path =
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("cargo-lambda-watch-{port}.log"));
+    let log = std::fs::File::create(&log_path).expect("create the watch log");
     let mut command = cargo();
     command
         .args([
@@ -149,8 +153,9 @@ async fn every_event_file_through_cargo_lambda() {
         .env_remove("AWS_ENDPOINT_URL")
         .env("WAZZUP_API_URL", fake.url())
         .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit());
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(log.try_clone().expect("clone the log handle")))
+        .stderr(Stdio::from(log));
     #[cfg(unix)]
     {
         use std::os::unix::process::CommandExt;
@@ -264,4 +269,34 @@ async fn every_event_file_through_cargo_lambda() {
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["upserted"], serde_json::json!(["emp-url"]));
     assert!(fake.user("emp-url").is_some());
+
+    // What the function logged, as Lambda would store it: JSON lines, one per change, with the
+    // invocation's request id, and no key, token or whole phone number.
+    let logs = std::fs::read_to_string(&log_path).expect("read the watch log");
+    let lines: Vec<Value> = logs
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect();
+    let upsert = lines
+        .iter()
+        .find(|l| l["message"] == "user upserted" && l["user_id"] == "emp-1001")
+        .unwrap_or_else(|| panic!("no JSON log line for the upsert of emp-1001:\n{logs}"));
+    assert_eq!(upsert["phone"], "79*******67");
+    assert!(
+        upsert["span"]["request_id"]
+            .as_str()
+            .is_some_and(|id| !id.is_empty()),
+        "{upsert}"
+    );
+    for secret in [
+        "local-dev-key",
+        "local-dev-token",
+        "79263334567",
+        "74955553535",
+    ] {
+        assert!(
+            !logs.contains(secret),
+            "the function logged {secret}:\n{logs}"
+        );
+    }
 }

@@ -749,3 +749,51 @@ async fn the_api_key_goes_only_in_the_authorization_header() {
                 .is_none_or(|q| !q.contains(API_KEY))
     );
 }
+
+#[tokio::test]
+async fn fields_wazzup_refuses_are_reported_per_employee_and_the_rest_is_sent_again() {
+    let (fake, app) = fake_and_app().await;
+    fake.push_fault(Fault::Json {
+        status: 400,
+        body: json!({"status": 400, "error": "INVALID_USERS_DATA", "description": "Some fields are invalid",
+                     "data": [{"index": 1, "fields": ["name"]}]}),
+    });
+    let body = batch(vec![
+        created("ok-1", "Fine", None),
+        created("bad", "Refused By Wazzup", None),
+        created("ok-2", "Fine Too", None),
+    ]);
+    let response = app.handle(authorized(&body)).await;
+    assert_eq!(response.status(), 200);
+    let answer = json_body(&response);
+    assert_eq!(ids(&answer, "upserted"), ["ok-1", "ok-2"]);
+    assert_eq!(answer["rejected"][0]["id"], "bad");
+    assert_eq!(answer["rejected"][0]["reason"], "INVALID_USERS_DATA");
+    assert!(
+        answer["rejected"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("name")
+    );
+    let sent = posts(&fake);
+    assert_eq!(sent.len(), 2);
+    assert_eq!(sent[1].as_array().unwrap().len(), 2);
+    assert!(fake.user("bad").is_none());
+}
+
+#[tokio::test]
+async fn a_key_wazzup_forbids_is_a_503_naming_the_problem() {
+    let (fake, app) = fake_and_app().await;
+    fake.push_fault(Fault::Json {
+        status: 403,
+        body: json!({"error": "FORBIDDEN", "description": "This API key cannot manage users"}),
+    });
+    let response = app
+        .handle(authorized(&created("f", "F", None).to_string()))
+        .await;
+    assert_eq!(response.status(), 503);
+    let answer = json_body(&response);
+    assert_eq!(answer["error"], "WAZZUP_FORBIDDEN");
+    assert!(answer["message"].as_str().unwrap().contains("API key"));
+    assert_eq!(fake.requests().len(), 1);
+}
