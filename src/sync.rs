@@ -60,20 +60,30 @@ impl<'a> Applier<'a> {
     pub async fn apply(&mut self, plan: &Plan, summary: &mut Summary) -> Result<(), ApplyError> {
         let steps = plan.steps();
         for (position, step) in steps.iter().enumerate() {
+            let before = (
+                summary.upserted.len(),
+                summary.deleted.len(),
+                summary.already_absent.len(),
+                summary.rejected.len(),
+            );
             if let Err(error) = self.apply_step(*step, summary).await {
-                summary
-                    .not_applied
-                    .extend(steps[position..].iter().flat_map(step_ids));
-                // Ids the failed step did apply or reject are not "not applied".
-                let done: std::collections::HashSet<String> = summary
+                // What the failed step itself applied or refused is accounted for; the rest of
+                // it, and every later step, was not applied.
+                let done: std::collections::HashSet<&str> = (summary
                     .upserted
                     .iter()
-                    .chain(&summary.deleted)
-                    .chain(&summary.already_absent)
-                    .cloned()
-                    .chain(summary.rejected.iter().filter_map(|r| r.id.clone()))
+                    .skip(before.0))
+                .chain(summary.deleted.iter().skip(before.1))
+                .chain(summary.already_absent.iter().skip(before.2))
+                .map(String::as_str)
+                .chain((summary.rejected.iter().skip(before.3)).filter_map(|r| r.id.as_deref()))
+                .collect();
+                let pending: Vec<String> = steps[position..]
+                    .iter()
+                    .flat_map(step_ids)
+                    .filter(|id| !done.contains(id.as_str()))
                     .collect();
-                summary.not_applied.retain(|id| !done.contains(id));
+                summary.not_applied.extend(pending);
                 return Err(error);
             }
         }
@@ -154,15 +164,33 @@ impl<'a> Applier<'a> {
                 }
                 Err(WazzupError::Unauthorized) => self.after_unauthorized().await?,
                 Err(WazzupError::DuplicatePhoneNumber { phone }) => {
-                    let (taken, rest): (Vec<User>, Vec<User>) = pending
+                    let (taken, mut rest): (Vec<User>, Vec<User>) = pending
                         .into_iter()
                         .partition(|u| u.phone.as_ref().is_some_and(|p| p.as_str() == phone));
-                    // Wazzup names the phone, not the user: refuse the users sending it. Should it
-                    // name a phone none of them sends, nothing can be told apart: refuse them all.
-                    let (refused, rest) = if taken.is_empty() {
-                        (rest, Vec::new())
-                    } else {
-                        (taken, rest)
+                    // Wazzup names the phone, not the user. Several employees of this request
+                    // sending it: the first keeps it and is tried again, the others are refused
+                    // (should Wazzup refuse the first too, it is refused alone next round).
+                    // None sending it: nobody can be told apart, so all are refused.
+                    let mut taken = taken.into_iter();
+                    let (refused, message): (Vec<User>, String) = match taken.next() {
+                        None => (
+                            std::mem::take(&mut rest),
+                            format!("another Wazzup user already has the phone number {phone}"),
+                        ),
+                        Some(first) if taken.len() > 0 => {
+                            let others = taken.collect();
+                            rest.insert(0, first);
+                            (
+                                others,
+                                format!(
+                                    "an earlier employee of this request has the phone number {phone}"
+                                ),
+                            )
+                        }
+                        Some(only) => (
+                            vec![only],
+                            format!("another Wazzup user already has the phone number {phone}"),
+                        ),
                     };
                     for user in &refused {
                         tracing::warn!(
@@ -175,9 +203,7 @@ impl<'a> Applier<'a> {
                             index: None,
                             id: Some(user.id.to_string()),
                             reason: "DUPLICATE_PHONE_NUMBER".into(),
-                            message: format!(
-                                "another Wazzup user already has the phone number {phone}"
-                            ),
+                            message: message.clone(),
                         });
                     }
                     pending = rest;

@@ -598,6 +598,16 @@ struct Rotating {
     refreshes: AtomicUsize,
 }
 
+impl Rotating {
+    fn new(first_key: &str, key_after_refresh: &str) -> Arc<Self> {
+        Arc::new(Self {
+            first: Arc::new(credentials(first_key)),
+            after_refresh: Arc::new(credentials(key_after_refresh)),
+            refreshes: AtomicUsize::new(0),
+        })
+    }
+}
+
 impl CredentialProvider for Rotating {
     fn current(&self) -> BoxFuture<'_, Result<Arc<Credentials>, SecretError>> {
         let current = if self.refreshes.load(Ordering::SeqCst) == 0 {
@@ -620,11 +630,7 @@ impl CredentialProvider for Rotating {
 #[tokio::test]
 async fn a_401_from_wazzup_refreshes_the_secret_once_and_retries() {
     let fake = WazzupFake::start(&["rotated-key"]).await.unwrap();
-    let provider = Arc::new(Rotating {
-        first: Arc::new(credentials("old-key")),
-        after_refresh: Arc::new(credentials("rotated-key")),
-        refreshes: AtomicUsize::new(0),
-    });
+    let provider = Rotating::new("old-key", "rotated-key");
     let app = app_with(&fake.url(), provider.clone());
     let response = app
         .handle(authorized(&created("k", "Key", None).to_string()))
@@ -648,11 +654,7 @@ async fn a_401_from_wazzup_refreshes_the_secret_once_and_retries() {
 #[tokio::test]
 async fn a_key_still_refused_after_the_refresh_is_a_503_after_one_refresh() {
     let fake = WazzupFake::start(&["the-right-key"]).await.unwrap();
-    let provider = Arc::new(Rotating {
-        first: Arc::new(credentials("wrong-1")),
-        after_refresh: Arc::new(credentials("wrong-2")),
-        refreshes: AtomicUsize::new(0),
-    });
+    let provider = Rotating::new("wrong-1", "wrong-2");
     let app = app_with(&fake.url(), provider.clone());
     let response = app
         .handle(authorized(&created("k", "Key", None).to_string()))
@@ -796,4 +798,32 @@ async fn a_key_wazzup_forbids_is_a_503_naming_the_problem() {
     assert_eq!(answer["error"], "WAZZUP_FORBIDDEN");
     assert!(answer["message"].as_str().unwrap().contains("API key"));
     assert_eq!(fake.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn two_employees_of_one_request_with_the_same_phone_keep_the_first() {
+    let (fake, app) = fake_and_app().await;
+    let body = batch(vec![
+        created("first", "First", Some("+7 926 000-11-22")),
+        created("second", "Second", Some("8 926 000 11 22")),
+        created("third", "Third", None),
+    ]);
+    let response = app.handle(authorized(&body)).await;
+    assert_eq!(response.status(), 200);
+    let answer = json_body(&response);
+    let mut upserted = ids(&answer, "upserted");
+    upserted.sort();
+    assert_eq!(upserted, ["first", "third"]);
+    assert_eq!(answer["rejected"][0]["id"], "second");
+    assert!(
+        answer["rejected"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("earlier employee")
+    );
+    assert_eq!(
+        fake.user("first").unwrap().phone.as_deref(),
+        Some("79260001122")
+    );
+    assert_eq!(posts(&fake).len(), 2);
 }

@@ -39,6 +39,13 @@ fn json_secret(api_key: &str, token: &str) -> String {
         .to_string()
 }
 
+/// The webhook token the provider hands out now.
+async fn token(provider: &SecretsManagerCredentials) -> String {
+    let credentials = provider.current().await.expect("read the secret");
+    let token = credentials.webhook.token.as_ref().expect("a webhook token");
+    token.expose_secret().to_owned()
+}
+
 fn provider(moto: &Moto, name: &str, ttl: Duration) -> Arc<SecretsManagerCredentials> {
     Arc::new(SecretsManagerCredentials::new(moto.client(), name, ttl))
 }
@@ -94,55 +101,17 @@ async fn the_secret_is_cached_for_its_ttl_and_read_again_after() {
     create_secret(&moto, "wazzup/ttl", &json_secret("k", "token-1")).await;
     let cached = provider(&moto, "wazzup/ttl", Duration::from_secs(300));
     let short = provider(&moto, "wazzup/ttl", Duration::ZERO);
-    assert_eq!(
-        cached
-            .current()
-            .await
-            .unwrap()
-            .webhook
-            .token
-            .as_ref()
-            .unwrap()
-            .expose_secret(),
-        "token-1"
-    );
-    assert_eq!(
-        short
-            .current()
-            .await
-            .unwrap()
-            .webhook
-            .token
-            .as_ref()
-            .unwrap()
-            .expose_secret(),
-        "token-1"
-    );
+    assert_eq!(token(&cached).await, "token-1");
+    assert_eq!(token(&short).await, "token-1");
 
     put_secret(&moto, "wazzup/ttl", &json_secret("k", "token-2")).await;
     assert_eq!(
-        cached
-            .current()
-            .await
-            .unwrap()
-            .webhook
-            .token
-            .as_ref()
-            .unwrap()
-            .expose_secret(),
+        token(&cached).await,
         "token-1",
         "a fresh cache must not call Secrets Manager"
     );
     assert_eq!(
-        short
-            .current()
-            .await
-            .unwrap()
-            .webhook
-            .token
-            .as_ref()
-            .unwrap()
-            .expose_secret(),
+        token(&short).await,
         "token-2",
         "an expired cache must read the new version"
     );
