@@ -109,12 +109,13 @@ impl Config {
             _ => {
                 let credentials = credentials_from_vars(&get)
                     .map_err(|e| error("WAZZUP_API_KEY", e.to_string()))?;
-                if !credentials.webhook.is_configured() && !allow_unauthenticated {
+                if !credentials.any_inbound_configured() && !allow_unauthenticated {
                     return Err(error(
                         "WEBHOOK_SECRET",
                         "no webhook secret or token is configured: set WEBHOOK_SECRET or WEBHOOK_TOKEN \
-                         (or webhookSecret/webhookToken in the secret), or ALLOW_UNAUTHENTICATED=true \
-                         to serve without authentication",
+                         (or webhookSecret/webhookToken in the secret), or a native source's credential \
+                         (PIPEDRIVE_HTTP_USER/PASSWORD, BITRIX24_APPLICATION_TOKEN, SCIM_TOKEN), or \
+                         ALLOW_UNAUTHENTICATED=true to serve the generic webhook without authentication",
                     ));
                 }
                 SecretSource::Environment(credentials)

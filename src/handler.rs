@@ -24,12 +24,14 @@ use tracing::Instrument;
 
 use crate::config::{Config, SecretSource};
 use crate::domain::PhoneRegion;
-use crate::inbound::auth::{AuthError, authenticate};
-use crate::inbound::{BodyError, generic};
+use crate::inbound::auth::{
+    AuthError, SourceAuthError, authenticate, check_basic, check_shared_secret,
+};
+use crate::inbound::{BodyError, Parsed, ParsedBatch, bitrix24, generic, pipedrive, scim};
 use crate::outcome::{Summary, Warning, error_response, json_response, summary_body};
 use crate::plan::plan;
 use crate::secrets::{
-    CredentialProvider, SecretError, SecretsManagerCredentials, StaticCredentials,
+    CredentialProvider, Credentials, SecretError, SecretsManagerCredentials, StaticCredentials,
 };
 use crate::sync::{Applier, ApplyError};
 use crate::wazzup::{ClientConfig, WazzupClient, WazzupError};
@@ -63,8 +65,9 @@ pub enum StartupError {
     #[error(transparent)]
     Secret(#[from] SecretError),
     #[error(
-        "the secret has neither \"webhookSecret\" nor \"webhookToken\": callers could not be authenticated. \
-         Add one of them, or set ALLOW_UNAUTHENTICATED=true explicitly"
+        "the secret has no caller credential (\"webhookSecret\", \"webhookToken\", \"pipedriveHttpUser\" and \
+         \"pipedriveHttpPassword\", \"bitrix24ApplicationToken\" or \"scimToken\"): callers could not be \
+         authenticated. Add one, or set ALLOW_UNAUTHENTICATED=true explicitly"
     )]
     NoWebhookCredentials,
 }
@@ -120,7 +123,7 @@ impl App {
     pub async fn preflight(&self) -> Result<(), StartupError> {
         match self.provider.current().await {
             Ok(credentials) => {
-                if credentials.webhook.is_configured() || self.settings.allow_unauthenticated {
+                if credentials.any_inbound_configured() || self.settings.allow_unauthenticated {
                     Ok(())
                 } else {
                     Err(StartupError::NoWebhookCredentials)
@@ -167,14 +170,26 @@ impl App {
         } else {
             raw_path
         };
-        if !matches!(path, "" | "/") {
-            return error_response(
-                StatusCode::NOT_FOUND,
-                "NOT_FOUND",
-                format!("no endpoint at {path}; send employee webhooks to POST /"),
-                None,
-            );
-        }
+        let source = match path.trim_end_matches('/') {
+            "" => Source::Generic,
+            "/pipedrive" => Source::Pipedrive,
+            "/bitrix24" => Source::Bitrix24,
+            scim if scim == "/scim/v2" || scim.starts_with("/scim/v2/") => {
+                let sub_path = &scim["/scim/v2".len()..];
+                return self.scim(request, sub_path, request_id, deadline).await;
+            }
+            _ => {
+                return error_response(
+                    StatusCode::NOT_FOUND,
+                    "NOT_FOUND",
+                    format!(
+                        "no endpoint at {path}; the endpoints are POST /, POST /pipedrive, \
+                         POST /bitrix24 and /scim/v2"
+                    ),
+                    None,
+                );
+            }
+        };
         if request.method() != Method::POST {
             let mut response = error_response(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -203,20 +218,84 @@ impl App {
                 None,
             );
         }
-
-        let credentials = match self.provider.current().await {
+        let credentials = match self.credentials().await {
             Ok(credentials) => credentials,
-            Err(error) => {
-                tracing::error!(%error, "credentials unavailable");
-                return retry_later(
-                    "SECRETS_UNAVAILABLE",
-                    format!(
-                        "the function's credentials cannot be read now ({error}); nothing was sent to Wazzup, retry later"
-                    ),
-                    None,
-                );
+            Err(response) => return response,
+        };
+
+        let parsed = match source {
+            Source::Generic => self.generic(request, body, &credentials),
+            Source::Pipedrive => {
+                match check_basic(credentials.sources.pipedrive.as_ref(), request.headers()) {
+                    Ok(()) => parse_json_body(request, |body| {
+                        pipedrive::parse(body, self.settings.phone_region)
+                    }),
+                    Err(error) => Err(source_auth_failure(error, "Basic realm=\"pipedrive\"")),
+                }
+            }
+            Source::Bitrix24 => {
+                if !is_form(request.headers()) {
+                    Err(error_response(
+                        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                        "UNSUPPORTED_MEDIA_TYPE",
+                        "Bitrix24 events are application/x-www-form-urlencoded",
+                        None,
+                    ))
+                } else {
+                    let form = bitrix24::Form::parse(body);
+                    match check_shared_secret(
+                        credentials.sources.bitrix24_token.as_ref(),
+                        form.application_token(),
+                    ) {
+                        Ok(()) => form
+                            .into_events(self.settings.phone_region)
+                            .map_err(body_error_response),
+                        Err(error) => Err(source_auth_failure(error, "Bearer")),
+                    }
+                }
             }
         };
+        match parsed {
+            Ok(Parsed::Batch(batch)) => {
+                self.apply_batch(batch, credentials, request_id, deadline)
+                    .await
+            }
+            Ok(Parsed::Ignored(reason)) => {
+                tracing::info!(%reason, "event ignored");
+                json_response(
+                    StatusCode::OK,
+                    &json!({"status": "ignored", "reason": reason, "requestId": request_id}),
+                )
+            }
+            Err(response) => response,
+        }
+    }
+
+    /// The credentials now, or the 503 to answer when they cannot be read.
+    async fn credentials(&self) -> Result<Arc<Credentials>, Response<Body>> {
+        self.provider.current().await.map_err(|error| {
+            tracing::error!(%error, "credentials unavailable");
+            retry_later(
+                "SECRETS_UNAVAILABLE",
+                format!(
+                    "the function's credentials cannot be read now ({error}); nothing was sent to Wazzup, retry later"
+                ),
+                None,
+            )
+        })
+    }
+
+    /// The generic webhook: Standard Webhooks or bearer authentication, then the JSON format.
+    #[expect(
+        clippy::result_large_err,
+        reason = "the error is the early answer itself, built once per request"
+    )]
+    fn generic(
+        &self,
+        request: &Request,
+        body: &[u8],
+        credentials: &Credentials,
+    ) -> Result<Parsed, Response<Body>> {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
@@ -230,12 +309,11 @@ impl App {
         ) {
             Ok(method) => tracing::debug!(auth = method.as_str(), "authenticated"),
             Err(AuthError::NotConfigured) => {
-                tracing::error!("no webhook credentials configured; refusing to serve");
-                return retry_later(
-                    "AUTH_NOT_CONFIGURED",
-                    AuthError::NotConfigured.to_string(),
-                    None,
-                );
+                tracing::warn!("generic webhook called, but it has no credentials configured");
+                return Err(source_auth_failure(
+                    SourceAuthError::NotConfigured,
+                    "Bearer",
+                ));
             }
             Err(error) => {
                 tracing::warn!(reason = %error, "request not authenticated");
@@ -248,38 +326,22 @@ impl App {
                 response
                     .headers_mut()
                     .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-                return response;
+                return Err(response);
             }
         }
+        parse_json_body(request, |body| {
+            generic::parse(body, self.settings.phone_region).map(Parsed::Batch)
+        })
+    }
 
-        if !is_json(request.headers()) {
-            return error_response(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "UNSUPPORTED_MEDIA_TYPE",
-                "the body must be JSON, sent with Content-Type: application/json",
-                None,
-            );
-        }
-        let batch = match generic::parse(body, self.settings.phone_region) {
-            Ok(batch) => batch,
-            Err(BodyError::EmptyBatch) => {
-                return error_response(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "NO_VALID_EVENTS",
-                    BodyError::EmptyBatch.to_string(),
-                    None,
-                );
-            }
-            Err(error) => {
-                return error_response(
-                    StatusCode::BAD_REQUEST,
-                    "MALFORMED_BODY",
-                    error.to_string(),
-                    None,
-                );
-            }
-        };
-
+    /// Plans and applies a parsed batch, and answers with its summary.
+    async fn apply_batch(
+        &self,
+        batch: ParsedBatch,
+        credentials: Arc<Credentials>,
+        request_id: &str,
+        deadline: Option<Instant>,
+    ) -> Response<Body> {
         let mut summary = Summary {
             rejected: batch.rejected,
             warnings: batch.warnings,
@@ -337,6 +399,108 @@ impl App {
             Err(error) => apply_failure(&error, &summary, request_id),
         }
     }
+
+    /// The SCIM 2.0 service provider under `/scim/v2`.
+    async fn scim(
+        &self,
+        request: &Request,
+        sub_path: &str,
+        request_id: &str,
+        deadline: Option<Instant>,
+    ) -> Response<Body> {
+        let credentials = match self.provider.current().await {
+            Ok(credentials) => credentials,
+            Err(error) => {
+                tracing::error!(%error, "credentials unavailable");
+                return scim::error_response(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    None,
+                    &format!(
+                        "the function's credentials cannot be read now ({error}); retry later"
+                    ),
+                );
+            }
+        };
+        let token = credentials.sources.scim_token.clone();
+        let mut applier = Applier::new(&self.wazzup, self.provider.as_ref(), credentials, deadline);
+        let settings = scim::Settings {
+            phone_region: self.settings.phone_region,
+            max_body_bytes: self.settings.max_body_bytes,
+        };
+        tracing::debug!(request_id, "SCIM request");
+        scim::handle(request, sub_path, token.as_ref(), &mut applier, &settings).await
+    }
+}
+
+/// The inbound formats served over `POST`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    Generic,
+    Pipedrive,
+    Bitrix24,
+}
+
+/// 404 for a source that is not enabled, 401 for missing or wrong credentials.
+fn source_auth_failure(error: SourceAuthError, challenge: &'static str) -> Response<Body> {
+    match error {
+        SourceAuthError::NotConfigured => error_response(
+            StatusCode::NOT_FOUND,
+            "SOURCE_NOT_ENABLED",
+            "this endpoint is not enabled: its credential is not configured in the secret",
+            None,
+        ),
+        SourceAuthError::Missing | SourceAuthError::Wrong => {
+            tracing::warn!(reason = %error, "request not authenticated");
+            let mut response = error_response(
+                StatusCode::UNAUTHORIZED,
+                "UNAUTHENTICATED",
+                error.to_string(),
+                None,
+            );
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(challenge),
+            );
+            response
+        }
+    }
+}
+
+/// Checks the JSON content type, then parses the body with `parse`.
+#[expect(
+    clippy::result_large_err,
+    reason = "the error is the early answer itself, built once per request"
+)]
+fn parse_json_body(
+    request: &Request,
+    parse: impl FnOnce(&[u8]) -> Result<Parsed, BodyError>,
+) -> Result<Parsed, Response<Body>> {
+    if !is_json(request.headers()) {
+        return Err(error_response(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "the body must be JSON, sent with Content-Type: application/json",
+            None,
+        ));
+    }
+    parse(request.body().as_ref()).map_err(body_error_response)
+}
+
+fn body_error_response(error: BodyError) -> Response<Body> {
+    match error {
+        BodyError::EmptyBatch => error_response(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "NO_VALID_EVENTS",
+            BodyError::EmptyBatch.to_string(),
+            None,
+        ),
+        error => error_response(
+            StatusCode::BAD_REQUEST,
+            "MALFORMED_BODY",
+            error.to_string(),
+            None,
+        ),
+    }
 }
 
 fn apply_failure(error: &ApplyError, summary: &Summary, request_id: &str) -> Response<Body> {
@@ -381,6 +545,20 @@ fn retry_later(code: &str, message: String, details: Option<Value>) -> Response<
         .headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
     response
+}
+
+fn is_form(headers: &http::HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .is_some_and(|mime| mime == "application/x-www-form-urlencoded")
 }
 
 fn is_json(headers: &http::HeaderMap) -> bool {

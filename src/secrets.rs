@@ -15,15 +15,24 @@ use serde::Deserialize;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
-use crate::inbound::auth::{WebhookCredentials, WebhookSecret};
+use crate::inbound::auth::{BasicAuth, SourceCredentials, WebhookCredentials, WebhookSecret};
 
 /// What the function needs to know that must stay secret.
 #[derive(Debug, Clone)]
 pub struct Credentials {
     /// The Wazzup API key.
     pub api_key: SecretString,
-    /// What callers must present.
+    /// What callers of the generic webhook must present.
     pub webhook: WebhookCredentials,
+    /// What the native sources (Pipedrive, Bitrix24, SCIM) must present.
+    pub sources: SourceCredentials,
+}
+
+impl Credentials {
+    /// True when at least one way in is protected by a credential.
+    pub fn any_inbound_configured(&self) -> bool {
+        self.webhook.is_configured() || self.sources.is_configured()
+    }
 }
 
 /// Why the credentials could not be had.
@@ -53,6 +62,26 @@ struct SecretDocument {
     api_key: Option<String>,
     webhook_secret: Option<OneOrMany>,
     webhook_token: Option<String>,
+    pipedrive_http_user: Option<String>,
+    pipedrive_http_password: Option<String>,
+    bitrix24_application_token: Option<String>,
+    scim_token: Option<String>,
+}
+
+/// Pipedrive's Basic credentials are configured only as a pair.
+fn basic_pair(
+    user: Option<String>,
+    password: Option<String>,
+    names: &str,
+) -> Result<Option<BasicAuth>, SecretError> {
+    let user = user.map(|u| u.trim().to_owned()).filter(|u| !u.is_empty());
+    match (user, non_empty(password)) {
+        (Some(user), Some(password)) => Ok(Some(BasicAuth { user, password })),
+        (None, None) => Ok(None),
+        _ => Err(SecretError::Invalid(format!(
+            "{names} must be set together"
+        ))),
+    }
 }
 
 fn parse_webhook_secrets(values: Vec<String>) -> Result<Vec<WebhookSecret>, SecretError> {
@@ -98,6 +127,15 @@ pub fn parse_secret_value(text: &str) -> Result<Credentials, SecretError> {
                 secrets,
                 token: non_empty(doc.webhook_token),
             },
+            sources: SourceCredentials {
+                pipedrive: basic_pair(
+                    doc.pipedrive_http_user,
+                    doc.pipedrive_http_password,
+                    "\"pipedriveHttpUser\" and \"pipedriveHttpPassword\"",
+                )?,
+                bitrix24_token: non_empty(doc.bitrix24_application_token),
+                scim_token: non_empty(doc.scim_token),
+            },
         });
     }
     if text.is_empty() {
@@ -111,11 +149,14 @@ pub fn parse_secret_value(text: &str) -> Result<Credentials, SecretError> {
     Ok(Credentials {
         api_key: SecretString::from(text.to_owned()),
         webhook: WebhookCredentials::default(),
+        sources: SourceCredentials::default(),
     })
 }
 
 /// Reads credentials from the environment for local runs: `WAZZUP_API_KEY`, `WEBHOOK_SECRET`
-/// (one or more `whsec_` secrets, separated by spaces or commas) and `WEBHOOK_TOKEN`.
+/// (one or more `whsec_` secrets, separated by spaces or commas), `WEBHOOK_TOKEN`,
+/// `PIPEDRIVE_HTTP_USER` with `PIPEDRIVE_HTTP_PASSWORD`, `BITRIX24_APPLICATION_TOKEN` and
+/// `SCIM_TOKEN`.
 pub fn credentials_from_vars(
     get: impl Fn(&str) -> Option<String>,
 ) -> Result<Credentials, SecretError> {
@@ -137,6 +178,15 @@ pub fn credentials_from_vars(
         webhook: WebhookCredentials {
             secrets,
             token: non_empty(get("WEBHOOK_TOKEN")),
+        },
+        sources: SourceCredentials {
+            pipedrive: basic_pair(
+                get("PIPEDRIVE_HTTP_USER"),
+                get("PIPEDRIVE_HTTP_PASSWORD"),
+                "PIPEDRIVE_HTTP_USER and PIPEDRIVE_HTTP_PASSWORD",
+            )?,
+            bitrix24_token: non_empty(get("BITRIX24_APPLICATION_TOKEN")),
+            scim_token: non_empty(get("SCIM_TOKEN")),
         },
     })
 }
@@ -254,6 +304,9 @@ impl SecretsManagerCredentials {
             version = output.version_id().unwrap_or("?"),
             webhook_secrets = credentials.webhook.secrets.len(),
             webhook_token = credentials.webhook.token.is_some(),
+            pipedrive = credentials.sources.pipedrive.is_some(),
+            bitrix24 = credentials.sources.bitrix24_token.is_some(),
+            scim = credentials.sources.scim_token.is_some(),
             "read credentials from Secrets Manager"
         );
         Ok(Arc::new(credentials))
@@ -343,6 +396,31 @@ mod tests {
         .unwrap();
         assert_eq!(two.webhook.secrets.len(), 2);
         assert!(two.webhook.token.is_none());
+    }
+
+    #[test]
+    fn native_source_credentials_are_read_from_the_json_secret() {
+        let credentials = parse_secret_value(
+            r#"{"apiKey":"k","pipedriveHttpUser":"pd","pipedriveHttpPassword":"pw",
+                "bitrix24ApplicationToken":"b24","scimToken":"sc"}"#,
+        )
+        .unwrap();
+        let pipedrive = credentials.sources.pipedrive.as_ref().unwrap();
+        assert_eq!(
+            (pipedrive.user.as_str(), pipedrive.password.expose_secret()),
+            ("pd", "pw")
+        );
+        assert_eq!(
+            credentials.sources.bitrix24_token.unwrap().expose_secret(),
+            "b24"
+        );
+        assert_eq!(
+            credentials.sources.scim_token.unwrap().expose_secret(),
+            "sc"
+        );
+        assert!(!credentials.webhook.is_configured());
+        let half = parse_secret_value(r#"{"apiKey":"k","pipedriveHttpUser":"pd"}"#).unwrap_err();
+        assert!(half.to_string().contains("together"), "{half}");
     }
 
     #[test]

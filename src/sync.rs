@@ -6,11 +6,12 @@ use std::sync::Arc;
 
 use tokio::time::Instant;
 
-use crate::domain::User;
+use crate::domain::{SyncEvent, User};
+use crate::inbound::IndexedEvent;
 use crate::outcome::{Rejection, Summary};
 use crate::plan::{Plan, Step};
 use crate::secrets::{CredentialProvider, Credentials, SecretError};
-use crate::wazzup::{DeleteOutcome, WazzupClient, WazzupError};
+use crate::wazzup::{DeleteOutcome, ListedUser, RemoteUser, WazzupClient, WazzupError};
 
 /// Why applying stopped before the end of the plan.
 #[derive(Debug, thiserror::Error)]
@@ -256,5 +257,45 @@ fn step_ids(step: &Step<'_>) -> Vec<String> {
         Step::DeleteOne(id) => vec![id.to_string()],
         Step::BulkDelete(ids) => ids.iter().map(|id| id.to_string()).collect(),
         Step::Upsert(users) => users.iter().map(|u| u.id.to_string()).collect(),
+    }
+}
+
+impl Applier<'_> {
+    /// One user from Wazzup, with the same single secret refresh on 401 as writes.
+    pub async fn get_user(&mut self, id: &str) -> Result<Option<RemoteUser>, ApplyError> {
+        loop {
+            let key = &self.credentials.api_key;
+            match self.wazzup.get_user(key, id, self.deadline).await {
+                Err(WazzupError::Unauthorized) => self.after_unauthorized().await?,
+                other => return other.map_err(ApplyError::from),
+            }
+        }
+    }
+
+    /// Every user in Wazzup, with the same single secret refresh on 401 as writes.
+    pub async fn list_users(&mut self) -> Result<Vec<ListedUser>, ApplyError> {
+        loop {
+            let key = &self.credentials.api_key;
+            match self.wazzup.list_users(key, self.deadline).await {
+                Err(WazzupError::Unauthorized) => self.after_unauthorized().await?,
+                other => return other.map_err(ApplyError::from),
+            }
+        }
+    }
+
+    /// Plans and applies a list of events; the outcome of each is in the returned summary.
+    pub async fn apply_events(
+        &mut self,
+        events: Vec<SyncEvent>,
+    ) -> (Summary, Result<(), ApplyError>) {
+        let indexed = events
+            .into_iter()
+            .enumerate()
+            .map(|(index, event)| IndexedEvent { index, event })
+            .collect();
+        let plan = crate::plan::plan(indexed);
+        let mut summary = Summary::default();
+        let result = self.apply(&plan, &mut summary).await;
+        (summary, result)
     }
 }

@@ -35,9 +35,11 @@ struct Watch(Child);
 
 impl Drop for Watch {
     fn drop(&mut self) {
-        let pid = self.0.id().to_string();
+        // The group is the watch's own session (setsid); "--" keeps procps' kill from
+        // reading "-PID" as an option (without it, it signals the caller's own group).
+        let group = format!("-{}", self.0.id());
         let _ = Command::new("kill")
-            .args(["-TERM", &format!("-{pid}")])
+            .args(["-s", "TERM", "--", &group])
             .status();
         let _ = self.0.kill();
         let _ = self.0.wait();
@@ -51,8 +53,13 @@ fn manifest_dir() -> PathBuf {
 /// A `cargo` command without the variables `cargo test` sets for this test, so that the build
 /// `cargo lambda watch` runs sees the same environment as `cargo build` and reuses its
 /// artifacts (some build scripts rerun when CARGO_MANIFEST_DIR changes).
+///
+/// It runs in a session of its own (`setsid`): without a controlling terminal, so that
+/// `cargo lambda` cannot change the terminal of whoever runs the tests, and as the leader of a
+/// process group that can be stopped whole.
 fn cargo() -> Command {
-    let mut command = Command::new("cargo");
+    let mut command = Command::new("setsid");
+    command.arg("cargo");
     for (name, _) in std::env::vars_os() {
         let name = name.to_string_lossy();
         if [
@@ -156,11 +163,6 @@ async fn every_event_file_through_cargo_lambda() {
         .stdin(Stdio::null())
         .stdout(Stdio::from(log.try_clone().expect("clone the log handle")))
         .stderr(Stdio::from(log));
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::CommandExt;
-        command.process_group(0);
-    }
     let _watch = Watch(command.spawn().expect("start cargo lambda watch"));
     let started = Instant::now();
     while TcpStream::connect(("127.0.0.1", port)).is_err() {

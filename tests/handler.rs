@@ -714,8 +714,9 @@ async fn without_webhook_credentials_the_function_refuses_to_serve_unless_allowe
             &created("o", "O", None).to_string(),
         ))
         .await;
-    assert_eq!(response.status(), 503);
-    assert_eq!(json_body(&response)["error"], "AUTH_NOT_CONFIGURED");
+    // Should the credentials disappear from the secret at run time: the endpoint is off.
+    assert_eq!(response.status(), 404);
+    assert_eq!(json_body(&response)["error"], "SOURCE_NOT_ENABLED");
     assert!(fake.requests().is_empty());
 
     let mut open_settings = settings();

@@ -86,6 +86,99 @@ impl WebhookCredentials {
     }
 }
 
+/// HTTP Basic credentials (what Pipedrive sends when a webhook is created with
+/// `http_auth_user` and `http_auth_password`).
+#[derive(Debug, Clone)]
+pub struct BasicAuth {
+    pub user: String,
+    pub password: SecretString,
+}
+
+/// The credentials of the native sources; each source is served only when its own is set.
+#[derive(Debug, Clone, Default)]
+pub struct SourceCredentials {
+    /// `POST /pipedrive`: HTTP Basic.
+    pub pipedrive: Option<BasicAuth>,
+    /// `POST /bitrix24`: the outbound webhook's `application_token`.
+    pub bitrix24_token: Option<SecretString>,
+    /// `/scim/v2`: the bearer token given to the identity provider.
+    pub scim_token: Option<SecretString>,
+}
+
+impl SourceCredentials {
+    pub fn is_configured(&self) -> bool {
+        self.pipedrive.is_some() || self.bitrix24_token.is_some() || self.scim_token.is_some()
+    }
+}
+
+/// Why a native source refused a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SourceAuthError {
+    /// The source's credential is not configured: the source is not served at all.
+    #[error("this source is not enabled: its credential is not configured")]
+    NotConfigured,
+    #[error("the request carries no credentials")]
+    Missing,
+    #[error("the credentials are not valid")]
+    Wrong,
+}
+
+/// Checks `Authorization: Bearer <token>` against `expected`.
+pub fn check_bearer(
+    expected: Option<&SecretString>,
+    headers: &HeaderMap,
+) -> Result<(), SourceAuthError> {
+    let expected = expected.ok_or(SourceAuthError::NotConfigured)?;
+    let given = bearer_token(headers).ok_or(SourceAuthError::Missing)?;
+    check_shared_secret(Some(expected), Some(given))
+}
+
+/// Checks `Authorization: Basic base64(user:password)` against `expected`, both parts in
+/// constant time.
+pub fn check_basic(
+    expected: Option<&BasicAuth>,
+    headers: &HeaderMap,
+) -> Result<(), SourceAuthError> {
+    let expected = expected.ok_or(SourceAuthError::NotConfigured)?;
+    let value = header(headers, "authorization")
+        .ok_or(SourceAuthError::Missing)?
+        .trim();
+    let (scheme, encoded) = value.split_once(' ').ok_or(SourceAuthError::Wrong)?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(SourceAuthError::Missing);
+    }
+    let decoded = STANDARD
+        .decode(encoded.trim())
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .ok_or(SourceAuthError::Wrong)?;
+    let (user, password) = decoded.split_once(':').ok_or(SourceAuthError::Wrong)?;
+    // Both comparisons always run, so timing does not tell which part was wrong.
+    let user_ok = secrets_equal(user, &expected.user);
+    let password_ok = secrets_equal(password, expected.password.expose_secret());
+    if user_ok & password_ok {
+        Ok(())
+    } else {
+        Err(SourceAuthError::Wrong)
+    }
+}
+
+/// Compares a shared secret sent by a caller (in a header or in the body) with `expected`.
+pub fn check_shared_secret(
+    expected: Option<&SecretString>,
+    given: Option<&str>,
+) -> Result<(), SourceAuthError> {
+    let expected = expected.ok_or(SourceAuthError::NotConfigured)?;
+    let given = given
+        .filter(|g| !g.is_empty())
+        .ok_or(SourceAuthError::Missing)?;
+    if secrets_equal(given, expected.expose_secret()) {
+        Ok(())
+    } else {
+        Err(SourceAuthError::Wrong)
+    }
+}
+
 /// How a request proved itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthMethod {
@@ -429,6 +522,69 @@ mod tests {
         assert_eq!(
             authenticate(&with_token("t"), true, &HeaderMap::new(), b"", 0),
             Err(AuthError::MissingCredentials)
+        );
+    }
+
+    #[test]
+    fn basic_credentials_must_match_in_both_parts() {
+        let expected = BasicAuth {
+            user: "pipedrive".into(),
+            password: SecretString::from("p4ss:word".to_string()),
+        };
+        let basic =
+            |user_password: &str| bearer(&format!("Basic {}", STANDARD.encode(user_password)));
+        assert_eq!(
+            check_basic(Some(&expected), &basic("pipedrive:p4ss:word")),
+            Ok(())
+        );
+        assert_eq!(
+            check_basic(Some(&expected), &basic("pipedrive:p4ss")),
+            Err(SourceAuthError::Wrong)
+        );
+        assert_eq!(
+            check_basic(Some(&expected), &basic("other:p4ss:word")),
+            Err(SourceAuthError::Wrong)
+        );
+        assert_eq!(
+            check_basic(Some(&expected), &bearer("Basic !!!")),
+            Err(SourceAuthError::Wrong)
+        );
+        assert_eq!(
+            check_basic(Some(&expected), &HeaderMap::new()),
+            Err(SourceAuthError::Missing)
+        );
+        assert_eq!(
+            check_basic(None, &basic("pipedrive:p4ss:word")),
+            Err(SourceAuthError::NotConfigured)
+        );
+    }
+
+    #[test]
+    fn shared_secrets_and_bearer_tokens_fail_closed() {
+        let token = SecretString::from("scim-token".to_string());
+        assert_eq!(
+            check_bearer(Some(&token), &bearer("Bearer scim-token")),
+            Ok(())
+        );
+        assert_eq!(
+            check_bearer(Some(&token), &bearer("Bearer scim-tokem")),
+            Err(SourceAuthError::Wrong)
+        );
+        assert_eq!(
+            check_bearer(Some(&token), &HeaderMap::new()),
+            Err(SourceAuthError::Missing)
+        );
+        assert_eq!(
+            check_bearer(None, &bearer("Bearer scim-token")),
+            Err(SourceAuthError::NotConfigured)
+        );
+        assert_eq!(
+            check_shared_secret(Some(&token), Some("")),
+            Err(SourceAuthError::Missing)
+        );
+        assert_eq!(
+            check_shared_secret(Some(&token), Some("scim-token")),
+            Ok(())
         );
     }
 

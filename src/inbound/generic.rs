@@ -5,12 +5,10 @@
 //! become upserts; `employee.deleted` needs only `employee.id`. Each event is parsed on its own:
 //! an invalid one is rejected with its reason and the valid rest of the batch still goes through.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use super::{BodyError, IndexedEvent, ParsedBatch};
-use crate::domain::{
-    FieldError, Phone, PhoneError, PhoneRegion, SyncEvent, User, UserId, UserName,
-};
+use super::{BodyError, IndexedEvent, ParsedBatch, delete_event, id_text, reject, upsert_event};
+use crate::domain::{FieldError, PhoneRegion, SyncEvent};
 use crate::outcome::{Rejection, Warning};
 
 /// The event types this format accepts.
@@ -55,28 +53,6 @@ pub fn parse(body: &[u8], region: PhoneRegion) -> Result<ParsedBatch, BodyError>
     Ok(batch)
 }
 
-fn reject(index: usize, id: Option<&str>, reason: &str, message: impl Into<String>) -> Rejection {
-    Rejection {
-        index: Some(index),
-        id: id.map(str::to_owned),
-        reason: reason.into(),
-        message: message.into(),
-    }
-}
-
-fn field_rejection(index: usize, id: Option<&str>, error: &FieldError) -> Rejection {
-    reject(index, id, error.code(), error.to_string())
-}
-
-/// Reads an id given as a string or as an integer (many CRMs use numeric ids).
-fn read_id(employee: &Map<String, Value>) -> Option<String> {
-    match employee.get("id")? {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) if n.is_i64() || n.is_u64() => Some(n.to_string()),
-        _ => None,
-    }
-}
-
 fn parse_event(
     index: usize,
     item: &Value,
@@ -94,7 +70,7 @@ fn parse_event(
         Some(Value::Object(employee)) => Some(employee),
         _ => None,
     };
-    let raw_id = employee.and_then(read_id);
+    let raw_id = employee.and_then(|e| id_text(e.get("id")));
     let id_text = raw_id.as_deref();
 
     let kind = match object.get("event") {
@@ -125,36 +101,26 @@ fn parse_event(
         ));
     };
     let Some(raw_id) = raw_id else {
-        let error = match employee.get("id") {
-            None | Some(Value::Null) => FieldError::Missing { field: "id" },
-            Some(_) => {
-                return Err(reject(
-                    index,
-                    None,
-                    "INVALID_FIELD",
-                    "id must be a string or an integer",
-                ));
+        return Err(match employee.get("id") {
+            None | Some(Value::Null) => {
+                let missing = FieldError::Missing { field: "id" };
+                reject(index, None, missing.code(), missing.to_string())
             }
-        };
-        return Err(field_rejection(index, None, &error));
+            Some(_) => reject(
+                index,
+                None,
+                "INVALID_FIELD",
+                "id must be a string or an integer",
+            ),
+        });
     };
-    let id = UserId::parse(&raw_id).map_err(|e| field_rejection(index, Some(&raw_id), &e))?;
 
     if kind == "employee.deleted" {
-        return Ok((SyncEvent::Delete(id), None));
+        return delete_event(index, &raw_id).map(|event| (event, None));
     }
-
     let name = match employee.get("name") {
-        Some(Value::String(name)) => {
-            UserName::parse(name).map_err(|e| field_rejection(index, Some(&raw_id), &e))?
-        }
-        None | Some(Value::Null) => {
-            return Err(field_rejection(
-                index,
-                Some(&raw_id),
-                &FieldError::Missing { field: "name" },
-            ));
-        }
+        Some(Value::String(name)) => Some(name.as_str()),
+        None | Some(Value::Null) => None,
         Some(_) => {
             return Err(reject(
                 index,
@@ -164,37 +130,18 @@ fn parse_event(
             ));
         }
     };
-
-    let raw_phone = match employee.get("phone") {
-        Some(Value::String(p)) if !p.trim().is_empty() => Some(p.clone()),
+    let phone = match employee.get("phone") {
+        Some(Value::String(p)) => Some(p.clone()),
         Some(Value::Number(n)) => Some(n.to_string()),
         _ => None,
     };
-    let mut warning = None;
-    let phone = match raw_phone {
-        None => None,
-        Some(raw) => match Phone::parse(&raw, region.0) {
-            Ok(phone) => Some(phone),
-            Err(error) => {
-                let code = match error {
-                    PhoneError::Unparseable | PhoneError::Invalid => "INVALID_PHONE",
-                };
-                warning = Some(Warning {
-                    index: Some(index),
-                    id: Some(id.to_string()),
-                    code: code.into(),
-                    message: format!("{error}; the employee was sent without a phone"),
-                });
-                None
-            }
-        },
-    };
-    Ok((SyncEvent::Upsert(User { id, name, phone }), warning))
+    upsert_event(index, &raw_id, name, phone.as_deref(), region)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::UserId;
 
     fn parse_str(body: &str) -> Result<ParsedBatch, BodyError> {
         parse(body.as_bytes(), PhoneRegion::default())

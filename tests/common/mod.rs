@@ -30,6 +30,7 @@ pub fn credentials(api_key: &str) -> Credentials {
             secrets: vec![WebhookSecret::parse(SIGNING_SECRET).unwrap()],
             token: Some(SecretString::from(TOKEN.to_string())),
         },
+        sources: Default::default(),
     }
 }
 
