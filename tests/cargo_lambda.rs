@@ -24,10 +24,14 @@ const EXPECTED: &[(&str, u16)] = &[
     ("bad-signature.json", 401),
     ("batch-base64.json", 200),
     ("batch.json", 200),
+    ("bitrix24-onuseradd.json", 200),
     ("employee-created.json", 200),
     ("employee-deleted.json", 200),
     ("employee-updated.json", 200),
     ("malformed.json", 400),
+    ("pipedrive-deal-ignored.json", 200),
+    ("pipedrive-user-created-v2.json", 200),
+    ("pipedrive-user-deactivated-v1.json", 200),
 ];
 
 /// Stops `cargo lambda watch` and the function it started (one process group).
@@ -117,7 +121,11 @@ async fn every_event_file_through_cargo_lambda() {
         .name("wazzup-user-sync/e2e")
         .secret_string(
             r#"{"apiKey": "local-dev-key", "webhookToken": "local-dev-token",
-                "webhookSecret": "whsec_bG9jYWwtZGV2LXNpZ25pbmctc2VjcmV0LTMyYnl0ZXM="}"#,
+                "webhookSecret": "whsec_bG9jYWwtZGV2LXNpZ25pbmctc2VjcmV0LTMyYnl0ZXM=",
+                "pipedriveHttpUser": "local-pipedrive",
+                "pipedriveHttpPassword": "local-pipedrive-password",
+                "bitrix24ApplicationToken": "local-bitrix24-token",
+                "scimToken": "local-scim-token"}"#,
         )
         .send()
         .await
@@ -198,6 +206,9 @@ async fn every_event_file_through_cargo_lambda() {
         "api-gateway-rest-v1.json",
         "bad-signature.json",
         "malformed.json",
+        "pipedrive-user-created-v2.json",
+        "pipedrive-deal-ignored.json",
+        "bitrix24-onuseradd.json",
     ];
     for name in order {
         let answer = invoke(port, &dir.join(name));
@@ -257,6 +268,21 @@ async fn every_event_file_through_cargo_lambda() {
         "an invalid phone is left out"
     );
     assert!(user("emp-3001").is_some() && user("emp-4001").is_some());
+    assert_eq!(
+        user("5001"),
+        Some(("Olga Managerova".into(), Some("79265550102".into()))),
+        "Pipedrive's user 5001, created through webhooks v2"
+    );
+    assert_eq!(
+        user("301"),
+        Some(("Иван Петров".into(), Some("79267778899".into()))),
+        "Bitrix24's ONUSERADD"
+    );
+
+    // Pipedrive deactivates the user (webhooks v1): Wazzup loses it.
+    let answer = invoke(port, &dir.join("pipedrive-user-deactivated-v1.json"));
+    assert_eq!(answer["statusCode"], 200, "{answer}");
+    assert!(fake.user("5001").is_none());
 
     // The same function through the Function URL emulation, as a CRM (or curl) would call it.
     let response = reqwest::Client::new()

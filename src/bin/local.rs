@@ -21,6 +21,13 @@ use wazzup_user_sync::{local, telemetry};
 /// Local defaults, used when the environment does not say otherwise.
 const LOCAL_API_KEY: &str = "local-dev-key";
 const LOCAL_TOKEN: &str = "local-dev-token";
+/// The native sources' credentials for local runs (the `events/` files use them).
+const LOCAL_SOURCE_CREDENTIALS: [(&str, &str); 4] = [
+    ("PIPEDRIVE_HTTP_USER", "local-pipedrive"),
+    ("PIPEDRIVE_HTTP_PASSWORD", "local-pipedrive-password"),
+    ("BITRIX24_APPLICATION_TOKEN", "local-bitrix24-token"),
+    ("SCIM_TOKEN", "local-scim-token"),
+];
 /// A Standard Webhooks secret for local runs only (base64 of "local-dev-signing-secret-32bytes").
 const LOCAL_SIGNING_SECRET: &str = "whsec_bG9jYWwtZGV2LXNpZ25pbmctc2VjcmV0LTMyYnl0ZXM=";
 
@@ -83,6 +90,11 @@ async fn main() -> ExitCode {
     if !vars.contains_key("WEBHOOK_SECRET") && !vars.contains_key("WEBHOOK_TOKEN") {
         vars.insert("WEBHOOK_TOKEN".into(), LOCAL_TOKEN.into());
         vars.insert("WEBHOOK_SECRET".into(), LOCAL_SIGNING_SECRET.into());
+    }
+    // Every native source is enabled locally, each with its own local credential.
+    for (name, value) in LOCAL_SOURCE_CREDENTIALS {
+        vars.entry(name.to_string())
+            .or_insert_with(|| value.to_string());
     }
     let fake = if vars.contains_key("WAZZUP_API_URL") {
         None
