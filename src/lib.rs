@@ -15,6 +15,7 @@ pub mod inbound;
 pub mod local;
 pub mod outcome;
 pub mod plan;
+pub mod reconcile;
 pub mod secrets;
 pub mod sync;
 pub mod telemetry;

@@ -73,7 +73,7 @@ fn field_rejection(index: usize, id: Option<&str>, error: &FieldError) -> Reject
 }
 
 /// A deletion, from an id as the source sent it.
-pub(crate) fn delete_event(index: usize, raw_id: &str) -> Result<SyncEvent, Rejection> {
+pub fn delete_event(index: usize, raw_id: &str) -> Result<SyncEvent, Rejection> {
     UserId::parse(raw_id)
         .map(SyncEvent::Delete)
         .map_err(|e| field_rejection(index, Some(raw_id), &e))
@@ -81,7 +81,7 @@ pub(crate) fn delete_event(index: usize, raw_id: &str) -> Result<SyncEvent, Reje
 
 /// An upsert, from the fields as the source sent them: the id and name must be valid, and a
 /// phone that is not a valid number is left out with a warning.
-pub(crate) fn upsert_event(
+pub fn upsert_event(
     index: usize,
     raw_id: &str,
     raw_name: Option<&str>,
