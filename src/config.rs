@@ -10,12 +10,16 @@
 //! | `WAZZUP_TIMEOUT_SECONDS` | `10` | timeout of one call to Wazzup |
 //! | `MAX_BODY_BYTES` | `1048576` | larger request bodies get 413 |
 //! | `DEFAULT_PHONE_REGION` | `RU` | region for phone numbers written without a country code |
+//! | `SYNC_ID_PREFIX` | — | full sync: the Wazzup users it manages (and may delete) are those whose id starts with this |
+//! | `SYNC_MANAGE_ALL` | `false` | full sync: manage every Wazzup user instead (explicit) |
+//! | `SYNC_MAX_DELETE_SHARE` | `0.10` | full sync: the largest share of managed users one run may delete |
 
 use std::time::Duration;
 
 use url::Url;
 
 use crate::domain::PhoneRegion;
+use crate::reconcile::Scope;
 use crate::secrets::{Credentials, credentials_from_vars};
 use crate::wazzup::DEFAULT_API_URL;
 
@@ -39,6 +43,16 @@ pub struct Config {
     pub wazzup_timeout: Duration,
     pub max_body_bytes: usize,
     pub phone_region: PhoneRegion,
+    /// Full sync (`POST /sync` and the scheduled run): `None` when no scope is configured,
+    /// which keeps it off.
+    pub sync: Option<SyncSettings>,
+}
+
+/// The full sync's fences.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyncSettings {
+    pub scope: Scope,
+    pub max_delete_share: f64,
 }
 
 /// A setting that cannot be used.
@@ -143,6 +157,36 @@ impl Config {
         let wazzup_timeout =
             Duration::from_secs(number(&get, "WAZZUP_TIMEOUT_SECONDS", 10u64)?.max(1));
         let max_body_bytes = number(&get, "MAX_BODY_BYTES", 1024 * 1024usize)?;
+        let prefix = get("SYNC_ID_PREFIX").filter(|p| !p.trim().is_empty());
+        let scope = match (prefix, flag(&get, "SYNC_MANAGE_ALL")?) {
+            (Some(_), true) => {
+                return Err(error(
+                    "SYNC_MANAGE_ALL",
+                    "set either SYNC_ID_PREFIX or SYNC_MANAGE_ALL=true, not both",
+                ));
+            }
+            (Some(prefix), false) => Some(Scope::Prefix(prefix.trim().to_owned())),
+            (None, true) => Some(Scope::All),
+            (None, false) => None,
+        };
+        let max_delete_share = match get("SYNC_MAX_DELETE_SHARE").filter(|v| !v.trim().is_empty()) {
+            None => 0.10,
+            Some(text) => text
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|share| (0.0..=1.0).contains(share))
+                .ok_or_else(|| {
+                    error(
+                        "SYNC_MAX_DELETE_SHARE",
+                        format!("\"{text}\" is not a share between 0 and 1, such as 0.10"),
+                    )
+                })?,
+        };
+        let sync = scope.map(|scope| SyncSettings {
+            scope,
+            max_delete_share,
+        });
         Ok(Self {
             secret_source,
             allow_unauthenticated,
@@ -150,6 +194,7 @@ impl Config {
             wazzup_timeout,
             max_body_bytes,
             phone_region,
+            sync,
         })
     }
 }
@@ -189,6 +234,38 @@ mod tests {
         assert!(e.message.contains("ALLOW_UNAUTHENTICATED"));
         assert!(config(&[("WAZZUP_API_KEY", "k"), ("WEBHOOK_TOKEN", "t")]).is_ok());
         assert!(config(&[("WAZZUP_API_KEY", "k"), ("ALLOW_UNAUTHENTICATED", "true")]).is_ok());
+    }
+
+    #[test]
+    fn the_full_sync_needs_an_explicit_scope() {
+        let base = ("WAZZUP_SECRET_ID", "s");
+        assert_eq!(config(&[base]).unwrap().sync, None);
+        let prefixed = config(&[base, ("SYNC_ID_PREFIX", "crm-")])
+            .unwrap()
+            .sync
+            .unwrap();
+        assert_eq!(prefixed.scope, Scope::Prefix("crm-".into()));
+        assert_eq!(prefixed.max_delete_share, 0.10);
+        let all = config(&[
+            base,
+            ("SYNC_MANAGE_ALL", "true"),
+            ("SYNC_MAX_DELETE_SHARE", "0.25"),
+        ])
+        .unwrap()
+        .sync
+        .unwrap();
+        assert_eq!((all.scope, all.max_delete_share), (Scope::All, 0.25));
+        assert!(config(&[base, ("SYNC_MANAGE_ALL", "true"), ("SYNC_ID_PREFIX", "x")]).is_err());
+        assert_eq!(
+            config(&[
+                base,
+                ("SYNC_ID_PREFIX", "x"),
+                ("SYNC_MAX_DELETE_SHARE", "10%")
+            ])
+            .unwrap_err()
+            .variable,
+            "SYNC_MAX_DELETE_SHARE"
+        );
     }
 
     #[test]

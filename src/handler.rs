@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 use tracing::Instrument;
 
-use crate::config::{Config, SecretSource};
+use crate::config::{Config, SecretSource, SyncSettings};
 use crate::domain::PhoneRegion;
 use crate::inbound::auth::{
     AuthError, SourceAuthError, authenticate, check_basic, check_shared_secret,
@@ -30,6 +30,9 @@ use crate::inbound::auth::{
 use crate::inbound::{BodyError, Parsed, ParsedBatch, bitrix24, generic, pipedrive, scim};
 use crate::outcome::{Summary, Warning, error_response, json_response, summary_body};
 use crate::plan::plan;
+use crate::reconcile::{
+    EmployeeRow, FullPlan, FullSyncError, Policy, parse_employees, run_full_sync,
+};
 use crate::secrets::{
     CredentialProvider, Credentials, SecretError, SecretsManagerCredentials, StaticCredentials,
 };
@@ -45,6 +48,8 @@ pub struct Settings {
     pub allow_unauthenticated: bool,
     pub max_body_bytes: usize,
     pub phone_region: PhoneRegion,
+    /// The full sync's fences; `None` keeps `POST /sync` off.
+    pub sync: Option<SyncSettings>,
 }
 
 impl From<&Config> for Settings {
@@ -53,6 +58,7 @@ impl From<&Config> for Settings {
             allow_unauthenticated: config.allow_unauthenticated,
             max_body_bytes: config.max_body_bytes,
             phone_region: config.phone_region,
+            sync: config.sync.clone(),
         }
     }
 }
@@ -174,6 +180,7 @@ impl App {
             "" => Source::Generic,
             "/pipedrive" => Source::Pipedrive,
             "/bitrix24" => Source::Bitrix24,
+            "/sync" => return self.full_sync(request, request_id, deadline).await,
             scim if scim == "/scim/v2" || scim.starts_with("/scim/v2/") => {
                 let sub_path = &scim["/scim/v2".len()..];
                 return self.scim(request, sub_path, request_id, deadline).await;
@@ -184,7 +191,7 @@ impl App {
                     "NOT_FOUND",
                     format!(
                         "no endpoint at {path}; the endpoints are POST /, POST /pipedrive, \
-                         POST /bitrix24 and /scim/v2"
+                         POST /bitrix24, POST /sync and /scim/v2"
                     ),
                     None,
                 );
@@ -296,6 +303,23 @@ impl App {
         body: &[u8],
         credentials: &Credentials,
     ) -> Result<Parsed, Response<Body>> {
+        self.generic_auth(request, body, credentials)?;
+        parse_json_body(request, |body| {
+            generic::parse(body, self.settings.phone_region).map(Parsed::Batch)
+        })
+    }
+
+    /// Standard Webhooks or bearer authentication, as for the generic webhook.
+    #[expect(
+        clippy::result_large_err,
+        reason = "the error is the early answer itself, built once per request"
+    )]
+    fn generic_auth(
+        &self,
+        request: &Request,
+        body: &[u8],
+        credentials: &Credentials,
+    ) -> Result<(), Response<Body>> {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
@@ -307,13 +331,16 @@ impl App {
             body,
             now,
         ) {
-            Ok(method) => tracing::debug!(auth = method.as_str(), "authenticated"),
+            Ok(method) => {
+                tracing::debug!(auth = method.as_str(), "authenticated");
+                Ok(())
+            }
             Err(AuthError::NotConfigured) => {
                 tracing::warn!("generic webhook called, but it has no credentials configured");
-                return Err(source_auth_failure(
+                Err(source_auth_failure(
                     SourceAuthError::NotConfigured,
                     "Bearer",
-                ));
+                ))
             }
             Err(error) => {
                 tracing::warn!(reason = %error, "request not authenticated");
@@ -326,12 +353,141 @@ impl App {
                 response
                     .headers_mut()
                     .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-                return Err(response);
+                Err(response)
             }
         }
-        parse_json_body(request, |body| {
-            generic::parse(body, self.settings.phone_region).map(Parsed::Batch)
-        })
+    }
+
+    /// `POST /sync`: a full sync of the complete employee list in the body, authenticated like
+    /// the generic webhook. `{"employees": [...], "dryRun": true}` plans and changes nothing.
+    async fn full_sync(
+        &self,
+        request: &Request,
+        request_id: &str,
+        deadline: Option<Instant>,
+    ) -> Response<Body> {
+        if request.method() != Method::POST {
+            let mut response = error_response(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "METHOD_NOT_ALLOWED",
+                format!(
+                    "{} is not allowed; send the employee list with POST",
+                    request.method()
+                ),
+                None,
+            );
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("POST"));
+            return response;
+        }
+        let body: &[u8] = request.body().as_ref();
+        if body.len() > self.settings.max_body_bytes {
+            return error_response(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "PAYLOAD_TOO_LARGE",
+                format!(
+                    "the body is {} bytes; at most {} are accepted",
+                    body.len(),
+                    self.settings.max_body_bytes
+                ),
+                None,
+            );
+        }
+        let credentials = match self.credentials().await {
+            Ok(credentials) => credentials,
+            Err(response) => return response,
+        };
+        if let Err(response) = self.generic_auth(request, body, &credentials) {
+            return response;
+        }
+        let Some(sync) = &self.settings.sync else {
+            return error_response(
+                StatusCode::NOT_FOUND,
+                "SYNC_NOT_ENABLED",
+                "the full sync is off: set SYNC_ID_PREFIX (the ids it manages) or SYNC_MANAGE_ALL=true",
+                None,
+            );
+        };
+        if !is_json(request.headers()) {
+            return error_response(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "UNSUPPORTED_MEDIA_TYPE",
+                "the body must be JSON, sent with Content-Type: application/json",
+                None,
+            );
+        }
+        let sync_request: SyncRequest = match serde_json::from_slice(body) {
+            Ok(parsed) => parsed,
+            Err(error) => {
+                return error_response(
+                    StatusCode::BAD_REQUEST,
+                    "MALFORMED_BODY",
+                    format!(
+                        "expected {{\"employees\": [{{\"id\", \"name\", \"phone\"}}], \"dryRun\": bool}}: {error}"
+                    ),
+                    None,
+                );
+            }
+        };
+        let (employees, warnings) = match parse_employees(
+            sync_request.employees,
+            self.settings.phone_region,
+        ) {
+            Ok(parsed) => parsed,
+            Err(rejected) => {
+                return error_response(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "INVALID_EMPLOYEES",
+                    "the list has invalid employees; nothing was applied, since an employee left \
+                         out of a full sync would be deleted",
+                    Some(json!({ "rejected": rejected, "requestId": request_id })),
+                );
+            }
+        };
+        let mut policy = Policy::new(sync.scope.clone());
+        policy.max_delete_share = sync.max_delete_share;
+        policy.force_deletes = sync_request.force_deletes;
+        let mut applier = Applier::new(&self.wazzup, self.provider.as_ref(), credentials, deadline);
+        match run_full_sync(&mut applier, &employees, &policy, sync_request.dry_run).await {
+            Ok(outcome) => {
+                let status = if outcome.dry_run {
+                    "planned"
+                } else if outcome.plan.is_noop() {
+                    "unchanged"
+                } else {
+                    "applied"
+                };
+                let mut body = full_sync_body(&outcome.plan, &outcome.summary, request_id);
+                body["status"] = json!(status);
+                body["dryRun"] = json!(outcome.dry_run);
+                body["warnings"] = json!(warnings);
+                json_response(StatusCode::OK, &body)
+            }
+            Err(FullSyncError::Plan(error)) => error_response(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "SYNC_REFUSED",
+                format!("{error}; nothing was applied"),
+                Some(json!({ "requestId": request_id })),
+            ),
+            Err(FullSyncError::List(error)) => {
+                apply_failure(&error, &Summary::default(), request_id)
+            }
+            Err(FullSyncError::Apply {
+                plan,
+                summary,
+                error,
+            }) => {
+                let mut response = apply_failure(&error, &summary, request_id);
+                if let Body::Text(text) = response.body()
+                    && let Ok(mut value) = serde_json::from_str::<Value>(text)
+                {
+                    value["plan"] = full_sync_body(&plan, &summary, request_id)["plan"].clone();
+                    *response.body_mut() = Body::Text(value.to_string());
+                }
+                response
+            }
+        }
     }
 
     /// Plans and applies a parsed batch, and answers with its summary.
@@ -430,6 +586,39 @@ impl App {
         tracing::debug!(request_id, "SCIM request");
         scim::handle(request, sub_path, token.as_ref(), &mut applier, &settings).await
     }
+}
+
+/// The body of `POST /sync`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SyncRequest {
+    employees: Vec<EmployeeRow>,
+    #[serde(default)]
+    dry_run: bool,
+    #[serde(default)]
+    force_deletes: bool,
+}
+
+/// A full sync's plan and what was applied, for the answer.
+fn full_sync_body(plan: &FullPlan, summary: &Summary, request_id: &str) -> Value {
+    let ids =
+        |users: &[crate::domain::User]| users.iter().map(|u| u.id.to_string()).collect::<Vec<_>>();
+    json!({
+        "requestId": request_id,
+        "plan": {
+            "create": ids(&plan.create),
+            "update": ids(&plan.update),
+            "delete": plan.delete.iter().map(|id| id.to_string()).collect::<Vec<_>>(),
+            "unchanged": plan.unchanged.len(),
+            "unmanaged": plan.unmanaged,
+        },
+        "applied": {
+            "upserted": summary.upserted,
+            "deleted": summary.deleted,
+            "alreadyAbsent": summary.already_absent,
+            "rejected": summary.rejected,
+        },
+    })
 }
 
 /// The inbound formats served over `POST`.

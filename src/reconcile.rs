@@ -153,10 +153,10 @@ pub fn plan_full_sync(
             continue;
         }
         managed += 1;
-        if !seen.contains(user.id.as_str()) {
-            if let Ok(id) = UserId::parse(&user.id) {
-                plan.delete.push(id);
-            }
+        if !seen.contains(user.id.as_str())
+            && let Ok(id) = UserId::parse(&user.id)
+        {
+            plan.delete.push(id);
         }
     }
 
@@ -196,11 +196,28 @@ impl FullPlan {
 /// `phone`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 pub struct EmployeeRow {
+    #[serde(deserialize_with = "string_or_integer")]
     pub id: String,
     #[serde(default)]
     pub name: Option<String>,
     #[serde(default)]
     pub phone: Option<String>,
+}
+
+/// Reads an id given as text or as an integer (CRMs use both).
+fn string_or_integer<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Id {
+        Text(String),
+        Number(u64),
+    }
+    Ok(match Id::deserialize(deserializer)? {
+        Id::Text(text) => text,
+        Id::Number(number) => number.to_string(),
+    })
 }
 
 /// Validates a complete employee list, all or nothing: one invalid employee refuses the whole
@@ -257,8 +274,8 @@ pub enum FullSyncError {
     /// Applying stopped part-way; `summary` says what was done. Running again is safe.
     #[error("applying the plan stopped: {error}")]
     Apply {
-        plan: FullPlan,
-        summary: Summary,
+        plan: Box<FullPlan>,
+        summary: Box<Summary>,
         error: ApplyError,
     },
 }
@@ -296,8 +313,8 @@ pub async fn run_full_sync(
             dry_run,
         }),
         Err(error) => Err(FullSyncError::Apply {
-            plan,
-            summary,
+            plan: Box::new(plan),
+            summary: Box::new(summary),
             error,
         }),
     }

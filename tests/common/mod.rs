@@ -56,6 +56,7 @@ pub fn settings() -> Settings {
         allow_unauthenticated: false,
         max_body_bytes: 1024 * 1024,
         phone_region: PhoneRegion::default(),
+        sync: None,
     }
 }
 

@@ -1,0 +1,142 @@
+//! `POST /sync`: the full sync over HTTP, against the loopback Wazzup fake.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::*;
+use serde_json::{Value, json};
+use wazzup_user_sync::config::SyncSettings;
+use wazzup_user_sync::fake::{FakeUser, WazzupFake};
+use wazzup_user_sync::handler::App;
+use wazzup_user_sync::reconcile::Scope;
+use wazzup_user_sync::secrets::StaticCredentials;
+
+async fn fake_and_sync_app(scope: Option<Scope>) -> (WazzupFake, App) {
+    let fake = WazzupFake::start(&[API_KEY]).await.unwrap();
+    let mut settings = settings();
+    settings.sync = scope.map(|scope| SyncSettings {
+        scope,
+        max_delete_share: 0.10,
+    });
+    let app = App::new(
+        settings,
+        Arc::new(StaticCredentials::new(credentials(API_KEY))),
+        client(&fake.url(), fast_retry()),
+    );
+    (fake, app)
+}
+
+fn staff(n: usize) -> Vec<Value> {
+    (0..n)
+        .map(|i| json!({"id": format!("crm-{i:02}"), "name": format!("Employee {i:02}")}))
+        .collect()
+}
+
+fn sync_request(employees: &[Value], extra: Value) -> lambda_http::Request {
+    let mut body = json!({ "employees": employees });
+    if let (Value::Object(body), Value::Object(extra)) = (&mut body, extra) {
+        body.extend(extra);
+    }
+    function_url_request("POST", "/sync", &[JSON, BEARER], &body.to_string())
+}
+
+fn writes(fake: &WazzupFake) -> usize {
+    fake.requests().iter().filter(|r| r.method != "GET").count()
+}
+
+#[tokio::test]
+async fn a_dry_run_plans_and_changes_nothing_then_apply_and_a_second_run_is_a_noop() {
+    let (fake, app) = fake_and_sync_app(Some(Scope::Prefix("crm-".into()))).await;
+    let response = app
+        .handle(sync_request(&staff(20), json!({"dryRun": true})))
+        .await;
+    assert_eq!(response.status(), 200, "{}", json_body(&response));
+    let answer = json_body(&response);
+    assert_eq!(answer["status"], "planned");
+    assert_eq!(answer["plan"]["create"].as_array().unwrap().len(), 20);
+    assert_eq!(writes(&fake), 0);
+
+    let response = app.handle(sync_request(&staff(20), json!({}))).await;
+    assert_eq!(json_body(&response)["status"], "applied");
+    assert_eq!(fake.users().len(), 20);
+
+    fake.clear_requests();
+    let response = app.handle(sync_request(&staff(20), json!({}))).await;
+    let answer = json_body(&response);
+    assert_eq!(answer["status"], "unchanged");
+    assert_eq!(answer["plan"]["unchanged"], 20);
+    assert_eq!(writes(&fake), 0);
+}
+
+#[tokio::test]
+async fn removed_employees_are_deleted_but_unmanaged_users_never() {
+    let (fake, app) = fake_and_sync_app(Some(Scope::Prefix("crm-".into()))).await;
+    fake.insert_user(FakeUser {
+        id: "owner".into(),
+        name: "The Owner".into(),
+        phone: None,
+    });
+    app.handle(sync_request(&staff(20), json!({}))).await;
+    let mut fewer = staff(20);
+    fewer.remove(7);
+    fewer.remove(3);
+    let response = app.handle(sync_request(&fewer, json!({}))).await;
+    assert_eq!(response.status(), 200, "{}", json_body(&response));
+    let answer = json_body(&response);
+    assert_eq!(answer["plan"]["delete"], json!(["crm-03", "crm-07"]));
+    assert_eq!(answer["plan"]["unmanaged"], 1);
+    assert!(fake.user("crm-03").is_none() && fake.user("crm-07").is_none());
+    assert!(fake.user("owner").is_some());
+}
+
+#[tokio::test]
+async fn deleting_half_the_staff_is_refused_unless_forced() {
+    let (fake, app) = fake_and_sync_app(Some(Scope::Prefix("crm-".into()))).await;
+    app.handle(sync_request(&staff(20), json!({}))).await;
+    fake.clear_requests();
+    let half = staff(10);
+    let response = app.handle(sync_request(&half, json!({}))).await;
+    assert_eq!(response.status(), 422);
+    let answer = json_body(&response);
+    assert_eq!(answer["error"], "SYNC_REFUSED");
+    assert!(
+        answer["message"].as_str().unwrap().contains("50 %"),
+        "{answer}"
+    );
+    assert_eq!(writes(&fake), 0);
+    assert_eq!(fake.users().len(), 20);
+
+    let response = app
+        .handle(sync_request(&half, json!({"forceDeletes": true})))
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(fake.users().len(), 10);
+}
+
+#[tokio::test]
+async fn an_invalid_employee_refuses_the_whole_list() {
+    let (fake, app) = fake_and_sync_app(Some(Scope::Prefix("crm-".into()))).await;
+    let mut employees = staff(3);
+    employees.push(json!({"id": "crm-99", "name": " "}));
+    let response = app.handle(sync_request(&employees, json!({}))).await;
+    assert_eq!(response.status(), 422);
+    let answer = json_body(&response);
+    assert_eq!(answer["error"], "INVALID_EMPLOYEES");
+    assert_eq!(answer["rejected"][0]["id"], "crm-99");
+    assert!(fake.requests().is_empty());
+}
+
+#[tokio::test]
+async fn the_sync_is_off_without_a_scope_and_closed_without_credentials() {
+    let (fake, app) = fake_and_sync_app(None).await;
+    let response = app.handle(sync_request(&staff(2), json!({}))).await;
+    assert_eq!(response.status(), 404);
+    assert_eq!(json_body(&response)["error"], "SYNC_NOT_ENABLED");
+
+    let (_, app) = fake_and_sync_app(Some(Scope::All)).await;
+    let body = json!({"employees": staff(2)}).to_string();
+    let unsigned = function_url_request("POST", "/sync", &[JSON], &body);
+    assert_eq!(app.handle(unsigned).await.status(), 401);
+    assert!(fake.requests().is_empty());
+}
