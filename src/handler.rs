@@ -81,9 +81,9 @@ pub enum StartupError {
 /// The function: settings, the credential provider and the Wazzup client, built once per
 /// container and shared by every request.
 pub struct App {
-    settings: Settings,
-    provider: Arc<dyn CredentialProvider>,
-    wazzup: WazzupClient,
+    pub(crate) settings: Settings,
+    pub(crate) provider: Arc<dyn CredentialProvider>,
+    pub(crate) wazzup: WazzupClient,
 }
 
 impl App {
@@ -103,6 +103,14 @@ impl App {
     /// authenticated. An unreachable Secrets Manager is not fatal here: requests answer 503
     /// until it is back.
     pub async fn from_config(config: &Config) -> Result<Self, StartupError> {
+        let app = Self::build(config).await?;
+        app.preflight().await?;
+        Ok(app)
+    }
+
+    /// Builds the function without checking the callers' credentials: for the scheduled
+    /// mode, which serves no HTTP.
+    pub async fn build(config: &Config) -> Result<Self, StartupError> {
         let mut client_config = ClientConfig::new(config.wazzup_api_url.clone());
         client_config.request_timeout = config.wazzup_timeout;
         let wazzup = WazzupClient::new(client_config)?;
@@ -119,9 +127,7 @@ impl App {
                 ))
             }
         };
-        let app = Self::new(Settings::from(config), provider, wazzup);
-        app.preflight().await?;
-        Ok(app)
+        Ok(Self::new(Settings::from(config), provider, wazzup))
     }
 
     /// Reads the credentials once, so that a secret without webhook credentials stops the
@@ -770,7 +776,7 @@ fn is_json(headers: &http::HeaderMap) -> bool {
 /// Converts Lambda's deadline (Unix milliseconds) into a point on the monotonic clock, less a
 /// margin to answer in. A value that is not a plausible wall-clock time (local emulators send
 /// a duration or nothing) gives no deadline: retries are then bounded by the policy alone.
-fn deadline_instant(deadline_ms: u64, now: SystemTime) -> Option<Instant> {
+pub fn deadline_instant(deadline_ms: u64, now: SystemTime) -> Option<Instant> {
     const YEAR_2001_MS: u64 = 1_000_000_000_000;
     if deadline_ms < YEAR_2001_MS {
         return None;

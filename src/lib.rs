@@ -8,6 +8,7 @@
 //! local stand-in for Wazzup used by the tests and the local run.
 
 pub mod config;
+pub mod crm;
 pub mod domain;
 pub mod fake;
 pub mod handler;
@@ -16,6 +17,7 @@ pub mod local;
 pub mod outcome;
 pub mod plan;
 pub mod reconcile;
+pub mod scheduled;
 pub mod secrets;
 pub mod sync;
 pub mod telemetry;

@@ -26,6 +26,20 @@ pub struct Credentials {
     pub webhook: WebhookCredentials,
     /// What the native sources (Pipedrive, Bitrix24, SCIM) must present.
     pub sources: SourceCredentials,
+    /// How the scheduled full sync reads a CRM's users.
+    pub crm: CrmCredentials,
+}
+
+/// Access to CRMs' users APIs, for the scheduled full sync.
+#[derive(Debug, Clone, Default)]
+pub struct CrmCredentials {
+    /// Pipedrive API token (`GET /v1/users`).
+    pub pipedrive_api_token: Option<SecretString>,
+    /// Pipedrive API base URL (default `https://api.pipedrive.com`).
+    pub pipedrive_api_url: Option<String>,
+    /// A Bitrix24 inbound webhook URL with the `user` scope
+    /// (`https://<portal>/rest/<user>/<code>/`); it is itself the secret.
+    pub bitrix24_webhook_url: Option<SecretString>,
 }
 
 impl Credentials {
@@ -66,6 +80,9 @@ struct SecretDocument {
     pipedrive_http_password: Option<String>,
     bitrix24_application_token: Option<String>,
     scim_token: Option<String>,
+    pipedrive_api_token: Option<String>,
+    pipedrive_api_url: Option<String>,
+    bitrix24_webhook_url: Option<String>,
 }
 
 /// Pipedrive's Basic credentials are configured only as a pair.
@@ -136,6 +153,11 @@ pub fn parse_secret_value(text: &str) -> Result<Credentials, SecretError> {
                 bitrix24_token: non_empty(doc.bitrix24_application_token),
                 scim_token: non_empty(doc.scim_token),
             },
+            crm: CrmCredentials {
+                pipedrive_api_token: non_empty(doc.pipedrive_api_token),
+                pipedrive_api_url: doc.pipedrive_api_url.filter(|u| !u.trim().is_empty()),
+                bitrix24_webhook_url: non_empty(doc.bitrix24_webhook_url),
+            },
         });
     }
     if text.is_empty() {
@@ -150,6 +172,7 @@ pub fn parse_secret_value(text: &str) -> Result<Credentials, SecretError> {
         api_key: SecretString::from(text.to_owned()),
         webhook: WebhookCredentials::default(),
         sources: SourceCredentials::default(),
+        crm: CrmCredentials::default(),
     })
 }
 
@@ -187,6 +210,11 @@ pub fn credentials_from_vars(
             )?,
             bitrix24_token: non_empty(get("BITRIX24_APPLICATION_TOKEN")),
             scim_token: non_empty(get("SCIM_TOKEN")),
+        },
+        crm: CrmCredentials {
+            pipedrive_api_token: non_empty(get("PIPEDRIVE_API_TOKEN")),
+            pipedrive_api_url: get("PIPEDRIVE_API_URL").filter(|u| !u.trim().is_empty()),
+            bitrix24_webhook_url: non_empty(get("BITRIX24_WEBHOOK_URL")),
         },
     })
 }

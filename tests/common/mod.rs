@@ -31,6 +31,7 @@ pub fn credentials(api_key: &str) -> Credentials {
             token: Some(SecretString::from(TOKEN.to_string())),
         },
         sources: Default::default(),
+        crm: Default::default(),
     }
 }
 
