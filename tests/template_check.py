@@ -34,10 +34,33 @@ assert template["Parameters"]["AllowUnauthenticated"]["Default"] == "false"
 log_group = template["Resources"]["WazzupUserSyncLogGroup"]["Properties"]
 assert log_group["RetentionInDays"] == {"Ref": "LogRetentionDays"}
 
+# The scheduled full sync: the same binary in its scheduled mode, no Function URL, invoked by
+# a schedule that is disabled until someone enables it.
+scheduled = template["Resources"]["WazzupScheduledSyncFunction"]
+assert scheduled["Metadata"]["BuildProperties"]["Binary"] == "wazzup-user-sync"
+assert scheduled["Properties"]["Environment"]["Variables"]["WAZZUP_FUNCTION_MODE"] == "scheduled"
+assert "FunctionUrlConfig" not in scheduled["Properties"]
+schedule = template["Resources"]["WazzupSyncSchedule"]["Properties"]
+assert schedule["State"] == {"Ref": "ScheduleState"}
+assert template["Parameters"]["ScheduleState"]["Default"] == "DISABLED"
+assert schedule["Target"]["Arn"] == {"Fn::GetAtt": ["WazzupScheduledSyncFunction", "Arn"]}
+scheduler_role = template["Resources"]["WazzupSyncScheduleRole"]["Properties"]
+invoke = scheduler_role["Policies"][0]["PolicyDocument"]["Statement"]
+assert invoke == [{
+    "Effect": "Allow",
+    "Action": "lambda:InvokeFunction",
+    "Resource": {"Fn::GetAtt": ["WazzupScheduledSyncFunction", "Arn"]},
+}], invoke
+for function in (props, scheduled["Properties"]):
+    sync_env = function["Environment"]["Variables"]
+    assert sync_env["SYNC_ID_PREFIX"] == {"Ref": "SyncIdPrefix"}
+    assert sync_env["SYNC_MANAGE_ALL"] == {"Ref": "SyncManageAll"}
+
 # What SAM makes of it: the same transform `sam deploy` runs (CodeUri as `sam package` sets it).
 os.environ.setdefault("AWS_DEFAULT_REGION", "eu-central-1")
 os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
 props["CodeUri"] = "s3://bucket/wazzup-user-sync.zip"
+scheduled["Properties"]["CodeUri"] = "s3://bucket/wazzup-user-sync.zip"
 
 
 class NoManagedPolicies:
@@ -48,25 +71,28 @@ class NoManagedPolicies:
 resources = transform(template, {}, NoManagedPolicies())["Resources"]
 types = sorted(r["Type"] for r in resources.values())
 assert "AWS::Lambda::Url" in types, types
-role = next(r for r in resources.values() if r["Type"] == "AWS::IAM::Role")["Properties"]
-assert role["ManagedPolicyArns"] == [
-    "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
-], role["ManagedPolicyArns"]
-
-statements = []
-for policy in role["Policies"]:
-    if "Fn::If" in policy:
-        condition, policy, otherwise = policy["Fn::If"]
-        assert condition == "HasSecretKmsKey" and otherwise == {"Ref": "AWS::NoValue"}
-    statements.extend(policy["PolicyDocument"]["Statement"])
-granted = {}
-for statement in statements:
-    assert statement["Effect"] == "Allow"
-    actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-    for action in actions:
-        granted[action] = statement["Resource"]
-assert set(granted) == {"secretsmanager:GetSecretValue", "kms:Decrypt"}, granted
-secret = granted["secretsmanager:GetSecretValue"]
-assert "WazzupSecretArn" in json.dumps(secret) and "*" not in json.dumps(secret), secret
-assert granted["kms:Decrypt"] == {"Ref": "SecretKmsKeyArn"}, granted["kms:Decrypt"]
+function_roles = [
+    resources[name]["Properties"]
+    for name in ("WazzupUserSyncFunctionRole", "WazzupScheduledSyncFunctionRole")
+]
+for role in function_roles:
+    assert role["ManagedPolicyArns"] == [
+        "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+    ], role["ManagedPolicyArns"]
+    statements = []
+    for policy in role["Policies"]:
+        if "Fn::If" in policy:
+            condition, policy, otherwise = policy["Fn::If"]
+            assert condition == "HasSecretKmsKey" and otherwise == {"Ref": "AWS::NoValue"}
+        statements.extend(policy["PolicyDocument"]["Statement"])
+    granted = {}
+    for statement in statements:
+        assert statement["Effect"] == "Allow"
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        for action in actions:
+            granted[action] = statement["Resource"]
+    assert set(granted) == {"secretsmanager:GetSecretValue", "kms:Decrypt"}, granted
+    secret = granted["secretsmanager:GetSecretValue"]
+    assert "WazzupSecretArn" in json.dumps(secret) and "*" not in json.dumps(secret), secret
+    assert granted["kms:Decrypt"] == {"Ref": "SecretKmsKeyArn"}, granted["kms:Decrypt"]
 print("template.yaml: ok")
