@@ -193,7 +193,8 @@ impl FullPlan {
 }
 
 /// One employee as a file or a request gives it (CSV columns or JSON fields `id`, `name`,
-/// `phone`).
+/// `phone`). The id may be JSON text or an integer. CSV readers must read fields as text and
+/// build rows themselves: the csv crate's type guessing would turn `00042` into `42` here.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 pub struct EmployeeRow {
     #[serde(deserialize_with = "string_or_integer")]
