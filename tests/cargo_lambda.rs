@@ -32,6 +32,8 @@ const EXPECTED: &[(&str, u16)] = &[
     ("pipedrive-deal-ignored.json", 200),
     ("pipedrive-user-created-v2.json", 200),
     ("pipedrive-user-deactivated-v1.json", 200),
+    ("scim-create-user-okta.json", 201),
+    ("scim-deactivate-user-entra.json", 200),
 ];
 
 /// Stops `cargo lambda watch` and the function it started (one process group).
@@ -209,6 +211,7 @@ async fn every_event_file_through_cargo_lambda() {
         "pipedrive-user-created-v2.json",
         "pipedrive-deal-ignored.json",
         "bitrix24-onuseradd.json",
+        "scim-create-user-okta.json",
     ];
     for name in order {
         let answer = invoke(port, &dir.join(name));
@@ -278,6 +281,17 @@ async fn every_event_file_through_cargo_lambda() {
         Some(("Иван Петров".into(), Some("79267778899".into()))),
         "Bitrix24's ONUSERADD"
     );
+
+    assert_eq!(
+        user("00ujl29u0le5T6Aj10h7").map(|u| u.0),
+        Some("Test User".into()),
+        "Okta's SCIM create"
+    );
+
+    // Entra deactivates it over SCIM (PATCH Replace active "False"): Wazzup loses it.
+    let answer = invoke(port, &dir.join("scim-deactivate-user-entra.json"));
+    assert_eq!(answer["statusCode"], 200, "{answer}");
+    assert!(fake.user("00ujl29u0le5T6Aj10h7").is_none());
 
     // Pipedrive deactivates the user (webhooks v1): Wazzup loses it.
     let answer = invoke(port, &dir.join("pipedrive-user-deactivated-v1.json"));
