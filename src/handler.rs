@@ -203,34 +203,10 @@ impl App {
                 );
             }
         };
-        if request.method() != Method::POST {
-            let mut response = error_response(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "METHOD_NOT_ALLOWED",
-                format!(
-                    "{} is not allowed; send employee webhooks with POST",
-                    request.method()
-                ),
-                None,
-            );
-            response
-                .headers_mut()
-                .insert(header::ALLOW, HeaderValue::from_static("POST"));
-            return response;
-        }
-        let body: &[u8] = request.body().as_ref();
-        if body.len() > self.settings.max_body_bytes {
-            return error_response(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "PAYLOAD_TOO_LARGE",
-                format!(
-                    "the body is {} bytes; at most {} are accepted, so split the batch",
-                    body.len(),
-                    self.settings.max_body_bytes
-                ),
-                None,
-            );
-        }
+        let body = match self.post_body(request) {
+            Ok(body) => body,
+            Err(response) => return response,
+        };
         let credentials = match self.credentials().await {
             Ok(credentials) => credentials,
             Err(response) => return response,
@@ -282,6 +258,40 @@ impl App {
             }
             Err(response) => response,
         }
+    }
+
+    /// The body of a `POST` within the size limit, or the 405 or 413 to answer.
+    #[expect(
+        clippy::result_large_err,
+        reason = "the error is the early answer itself, built once per request"
+    )]
+    fn post_body<'r>(&self, request: &'r Request) -> Result<&'r [u8], Response<Body>> {
+        if request.method() != Method::POST {
+            let mut response = error_response(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "METHOD_NOT_ALLOWED",
+                format!("{} is not allowed here; use POST", request.method()),
+                None,
+            );
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("POST"));
+            return Err(response);
+        }
+        let body: &[u8] = request.body().as_ref();
+        if body.len() > self.settings.max_body_bytes {
+            return Err(error_response(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "PAYLOAD_TOO_LARGE",
+                format!(
+                    "the body is {} bytes; at most {} are accepted, so split it",
+                    body.len(),
+                    self.settings.max_body_bytes
+                ),
+                None,
+            ));
+        }
+        Ok(body)
     }
 
     /// The credentials now, or the 503 to answer when they cannot be read.
@@ -372,34 +382,10 @@ impl App {
         request_id: &str,
         deadline: Option<Instant>,
     ) -> Response<Body> {
-        if request.method() != Method::POST {
-            let mut response = error_response(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "METHOD_NOT_ALLOWED",
-                format!(
-                    "{} is not allowed; send the employee list with POST",
-                    request.method()
-                ),
-                None,
-            );
-            response
-                .headers_mut()
-                .insert(header::ALLOW, HeaderValue::from_static("POST"));
-            return response;
-        }
-        let body: &[u8] = request.body().as_ref();
-        if body.len() > self.settings.max_body_bytes {
-            return error_response(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "PAYLOAD_TOO_LARGE",
-                format!(
-                    "the body is {} bytes; at most {} are accepted",
-                    body.len(),
-                    self.settings.max_body_bytes
-                ),
-                None,
-            );
-        }
+        let body = match self.post_body(request) {
+            Ok(body) => body,
+            Err(response) => return response,
+        };
         let credentials = match self.credentials().await {
             Ok(credentials) => credentials,
             Err(response) => return response,

@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 
-use super::{BodyError, IndexedEvent, Parsed, ParsedBatch, reject, upsert_event};
+use super::{BodyError, Parsed, ParsedBatch, reject, upsert_event};
 use crate::domain::PhoneRegion;
 
 /// The fields of one form-encoded Bitrix24 event.
@@ -77,13 +77,7 @@ impl Form {
         ]
         .into_iter()
         .find_map(|key| self.get(key));
-        match upsert_event(0, id, name, phone, region) {
-            Ok((event, warning)) => {
-                batch.events.push(IndexedEvent { index: 0, event });
-                batch.warnings.extend(warning);
-            }
-            Err(rejection) => batch.rejected.push(rejection),
-        }
+        batch.push(0, upsert_event(0, id, name, phone, region));
         Ok(Parsed::Batch(batch))
     }
 }

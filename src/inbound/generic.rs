@@ -7,7 +7,7 @@
 
 use serde_json::Value;
 
-use super::{BodyError, IndexedEvent, ParsedBatch, delete_event, id_text, reject, upsert_event};
+use super::{BodyError, ParsedBatch, delete_event, id_text, reject, upsert_event};
 use crate::domain::{FieldError, PhoneRegion, SyncEvent};
 use crate::outcome::{Rejection, Warning};
 
@@ -42,13 +42,7 @@ pub fn parse(body: &[u8], region: PhoneRegion) -> Result<ParsedBatch, BodyError>
 
     let mut batch = ParsedBatch::default();
     for (index, item) in items.iter().enumerate() {
-        match parse_event(index, item, region) {
-            Ok((event, warning)) => {
-                batch.events.push(IndexedEvent { index, event });
-                batch.warnings.extend(warning);
-            }
-            Err(rejection) => batch.rejected.push(rejection),
-        }
+        batch.push(index, parse_event(index, item, region));
     }
     Ok(batch)
 }
@@ -142,6 +136,7 @@ fn parse_event(
 mod tests {
     use super::*;
     use crate::domain::UserId;
+    use crate::inbound::IndexedEvent;
 
     fn parse_str(body: &str) -> Result<ParsedBatch, BodyError> {
         parse(body.as_bytes(), PhoneRegion::default())

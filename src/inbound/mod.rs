@@ -32,6 +32,23 @@ pub struct ParsedBatch {
     pub warnings: Vec<Warning>,
 }
 
+impl ParsedBatch {
+    /// Adds the outcome of one event: the event and its warning, or its rejection.
+    pub(crate) fn push(
+        &mut self,
+        index: usize,
+        outcome: Result<(SyncEvent, Option<Warning>), Rejection>,
+    ) {
+        match outcome {
+            Ok((event, warning)) => {
+                self.events.push(IndexedEvent { index, event });
+                self.warnings.extend(warning);
+            }
+            Err(rejection) => self.rejected.push(rejection),
+        }
+    }
+}
+
 /// What a source made of a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Parsed {

@@ -13,9 +13,7 @@
 
 use serde_json::{Map, Value};
 
-use super::{
-    BodyError, IndexedEvent, Parsed, ParsedBatch, delete_event, id_text, reject, upsert_event,
-};
+use super::{BodyError, Parsed, ParsedBatch, delete_event, id_text, reject, upsert_event};
 use crate::domain::PhoneRegion;
 
 /// What happened to the object, in either version's words.
@@ -122,13 +120,7 @@ pub fn parse(body: &[u8], region: PhoneRegion) -> Result<Parsed, BodyError> {
             "the webhook carries no current user data",
         )),
     };
-    match result {
-        Ok((event, warning)) => {
-            batch.events.push(IndexedEvent { index: 0, event });
-            batch.warnings.extend(warning);
-        }
-        Err(rejection) => batch.rejected.push(rejection),
-    }
+    batch.push(0, result);
     Ok(Parsed::Batch(batch))
 }
 
