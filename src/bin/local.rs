@@ -140,7 +140,7 @@ async fn main() -> ExitCode {
                         .file_name()
                         .map(|n| n.to_string_lossy().into_owned())
                         .unwrap_or_default();
-                    println!("  {name:<28} -> {} {}", r.status, r.body);
+                    println!("  {name:<36} -> {} {}", r.status, r.body);
                 }
             }
             Err(error) => {
