@@ -24,7 +24,11 @@ unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL AWS_ENDPOINT_URL_SECRETS_MA
 
 echo "==> building (once: the tests and cargo lambda reuse these artifacts)"
 cargo build --locked --bins
-cargo test --locked --no-run
+cargo test --locked --lib --bins --tests --no-run
 
 echo "==> running every test"
-cargo test --locked
+mkdir -p target
+cargo test --locked --lib --bins --tests 2>&1 | tee target/test-output.log
+# One closing line for the whole run, summed over every test binary.
+awk '/^test result:/ { passed += $4; failed += $6 } END { printf "tests: %d passed, %d failed\n", passed, failed }' \
+  target/test-output.log | tee target/test-summary.txt
