@@ -440,6 +440,7 @@ impl App {
         let mut policy = Policy::new(sync.scope.clone());
         policy.max_delete_share = sync.max_delete_share;
         policy.force_deletes = sync_request.force_deletes;
+        policy.force_resend = sync_request.resend;
         let mut applier = Applier::new(&self.wazzup, self.provider.as_ref(), credentials, deadline);
         match run_full_sync(&mut applier, &employees, &policy, sync_request.dry_run).await {
             Ok(outcome) => {
@@ -589,6 +590,10 @@ struct SyncRequest {
     dry_run: bool,
     #[serde(default)]
     force_deletes: bool,
+    /// Re-send unchanged employees too (Wazzup's list has no phones, so a changed phone alone
+    /// is not seen).
+    #[serde(default)]
+    resend: bool,
 }
 
 /// A full sync's plan and what was applied, for the answer.

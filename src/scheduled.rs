@@ -1,6 +1,6 @@
 //! The scheduled full sync: an EventBridge Scheduler rule invokes the function (in its
 //! scheduled mode, `WAZZUP_FUNCTION_MODE=scheduled`) with `{"crm": "pipedrive"|"bitrix24",
-//! "dryRun": false, "forceDeletes": false}`; the function reads the CRM's active users and
+//! "dryRun": false, "forceDeletes": false, "resend": false}`; the function reads the CRM's active users and
 //! reconciles Wazzup with them, fenced like `POST /sync` (scope, deletion share, user limit).
 
 use serde::{Deserialize, Serialize};
@@ -21,6 +21,9 @@ pub struct ScheduledSync {
     pub dry_run: bool,
     #[serde(default)]
     pub force_deletes: bool,
+    /// Re-send unchanged employees too (a changed phone alone is not seen otherwise).
+    #[serde(default)]
+    pub resend: bool,
 }
 
 /// Why a scheduled run failed (the invocation fails, so that CloudWatch alarms on errors and
@@ -68,6 +71,7 @@ impl App {
         let mut policy = Policy::new(sync.scope.clone());
         policy.max_delete_share = sync.max_delete_share;
         policy.force_deletes = input.force_deletes;
+        policy.force_resend = input.resend;
         let mut applier = Applier::new(&self.wazzup, self.provider.as_ref(), credentials, deadline);
         let outcome = run_full_sync(&mut applier, &employees, &policy, input.dry_run).await?;
         let report = json!({

@@ -86,10 +86,19 @@ fn cargo() -> Command {
 }
 
 fn invoke(port: u16, file: &Path) -> Value {
+    invoke_with(
+        port,
+        &["--data-file".as_ref(), file.as_os_str()],
+        &file.display().to_string(),
+    )
+}
+
+/// `cargo lambda invoke` with the payload options `data`, and the function's answer.
+fn invoke_with(port: u16, data: &[&std::ffi::OsStr], what: &str) -> Value {
     let output = cargo()
         .args(["lambda", "invoke", "--invoke-address", "127.0.0.1"])
-        .args(["--invoke-port", &port.to_string(), "--data-file"])
-        .arg(file)
+        .args(["--invoke-port", &port.to_string()])
+        .args(data)
         .arg(FUNCTION)
         .current_dir(manifest_dir())
         .stdin(Stdio::null())
@@ -97,8 +106,7 @@ fn invoke(port: u16, file: &Path) -> Value {
         .expect("run cargo lambda invoke");
     assert!(
         output.status.success(),
-        "cargo lambda invoke {} failed: {}",
-        file.display(),
+        "cargo lambda invoke {what} failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
     serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
@@ -109,37 +117,10 @@ fn invoke(port: u16, file: &Path) -> Value {
     })
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn every_event_file_through_cargo_lambda() {
-    let version = Command::new("cargo").args(["lambda", "--version"]).output();
-    assert!(
-        version.is_ok_and(|o| o.status.success()),
-        "cargo-lambda is required: `pip install -r requirements-dev.txt` or run `bash scripts/test.sh`"
-    );
-
-    let moto = Moto::start();
-    moto.client()
-        .create_secret()
-        .name("wazzup-user-sync/e2e")
-        .secret_string(
-            r#"{"apiKey": "local-dev-key", "webhookToken": "local-dev-token",
-                "webhookSecret": "whsec_bG9jYWwtZGV2LXNpZ25pbmctc2VjcmV0LTMyYnl0ZXM=",
-                "pipedriveHttpUser": "local-pipedrive",
-                "pipedriveHttpPassword": "local-pipedrive-password",
-                "bitrix24ApplicationToken": "local-bitrix24-token",
-                "scimToken": "local-scim-token"}"#,
-        )
-        .send()
-        .await
-        .expect("create the secret");
-    let fake = WazzupFake::start(&["local-dev-key"]).await.unwrap();
-    fake.insert_user(FakeUser {
-        id: "emp-1002".into(),
-        name: "Leaving".into(),
-        phone: None,
-    });
-
-    let port = free_port();
+/// Starts `cargo lambda watch` on `port`, the function reading its secret
+/// `wazzup-user-sync/e2e` from `moto`, with the extra environment `env`; waits until it
+/// listens. Returns the guard that stops it and the file its output goes to.
+fn start_watch(port: u16, moto: &Moto, env: &[(&str, String)]) -> (Watch, PathBuf) {
     let log_path =
         PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("cargo-lambda-watch-{port}.log"));
     let log = std::fs::File::create(&log_path).expect("create the watch log");
@@ -168,12 +149,12 @@ async fn every_event_file_through_cargo_lambda() {
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env_remove("AWS_PROFILE")
         .env_remove("AWS_ENDPOINT_URL")
-        .env("WAZZUP_API_URL", fake.url())
         .env("RUST_LOG", "info")
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .stdin(Stdio::null())
         .stdout(Stdio::from(log.try_clone().expect("clone the log handle")))
         .stderr(Stdio::from(log));
-    let _watch = Watch(command.spawn().expect("start cargo lambda watch"));
+    let watch = Watch(command.spawn().expect("start cargo lambda watch"));
     let started = Instant::now();
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(
@@ -182,6 +163,48 @@ async fn every_event_file_through_cargo_lambda() {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
+    (watch, log_path)
+}
+
+fn require_cargo_lambda() {
+    let version = Command::new("cargo")
+        .args(["lambda", "--version"])
+        .stdin(Stdio::null())
+        .output();
+    assert!(
+        version.is_ok_and(|o| o.status.success()),
+        "cargo-lambda is required: `pip install -r requirements-dev.txt` or run `bash scripts/test.sh`"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_event_file_through_cargo_lambda() {
+    require_cargo_lambda();
+
+    let moto = Moto::start();
+    moto.client()
+        .create_secret()
+        .name("wazzup-user-sync/e2e")
+        .secret_string(
+            r#"{"apiKey": "local-dev-key", "webhookToken": "local-dev-token",
+                "webhookSecret": "whsec_bG9jYWwtZGV2LXNpZ25pbmctc2VjcmV0LTMyYnl0ZXM=",
+                "pipedriveHttpUser": "local-pipedrive",
+                "pipedriveHttpPassword": "local-pipedrive-password",
+                "bitrix24ApplicationToken": "local-bitrix24-token",
+                "scimToken": "local-scim-token"}"#,
+        )
+        .send()
+        .await
+        .expect("create the secret");
+    let fake = WazzupFake::start(&["local-dev-key"]).await.unwrap();
+    fake.insert_user(FakeUser {
+        id: "emp-1002".into(),
+        name: "Leaving".into(),
+        phone: None,
+    });
+
+    let port = free_port();
+    let (_watch, log_path) = start_watch(port, &moto, &[("WAZZUP_API_URL", fake.url())]);
 
     let dir = manifest_dir().join("events");
     let mut files: Vec<String> = std::fs::read_dir(&dir)
@@ -341,4 +364,86 @@ async fn every_event_file_through_cargo_lambda() {
             "the function logged {secret}:\n{logs}"
         );
     }
+}
+
+/// The scheduled mode of the same binary (`WAZZUP_FUNCTION_MODE=scheduled`), invoked as
+/// EventBridge Scheduler would, with a JSON input: it reads Pipedrive's users (a loopback fake
+/// of `GET /v1/users`, token from the secret) and reconciles Wazzup.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_scheduled_full_sync_through_cargo_lambda() {
+    require_cargo_lambda();
+    let users: Vec<Value> = (0..12)
+        .map(|i| serde_json::json!({"id": 100 + i, "name": format!("User {i}"), "active_flag": i != 11}))
+        .chain([serde_json::json!({"id": 112, "name": "New Hire", "phone": "+7 926 100-20-30", "active_flag": true})])
+        .collect();
+    let pipedrive = {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let router = axum::Router::new().route(
+            "/v1/users",
+            axum::routing::get(move |headers: axum::http::HeaderMap| {
+                let users = users.clone();
+                async move {
+                    let authorized = headers.get("x-api-token").is_some_and(|t| t == "pd-token");
+                    let status = if authorized { 200 } else { 401 };
+                    (
+                        axum::http::StatusCode::from_u16(status).unwrap(),
+                        axum::Json(serde_json::json!({"success": authorized, "data": users})),
+                    )
+                }
+            }),
+        );
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        format!("http://{addr}")
+    };
+    let moto = Moto::start();
+    moto.client()
+        .create_secret()
+        .name("wazzup-user-sync/e2e")
+        .secret_string(
+            serde_json::json!({"apiKey": "local-dev-key", "pipedriveApiToken": "pd-token", "pipedriveApiUrl": pipedrive})
+                .to_string(),
+        )
+        .send()
+        .await
+        .expect("create the secret");
+    let fake = WazzupFake::start(&["local-dev-key"]).await.unwrap();
+    for i in 0..12 {
+        fake.insert_user(FakeUser {
+            id: format!("{}", 100 + i),
+            name: format!("User {i}"),
+            phone: None,
+        });
+    }
+
+    let port = free_port();
+    let (_watch, log_path) = start_watch(
+        port,
+        &moto,
+        &[
+            ("WAZZUP_API_URL", fake.url()),
+            ("WAZZUP_FUNCTION_MODE", "scheduled".into()),
+            ("SYNC_MANAGE_ALL", "true".into()),
+        ],
+    );
+    let input = r#"{"crm": "pipedrive", "dryRun": false}"#;
+    let report = invoke_with(port, &["--data-ascii".as_ref(), input.as_ref()], input);
+    assert_eq!(report["crm"], "pipedrive", "{report}");
+    assert_eq!(
+        report["fetched"], 12,
+        "the inactive Pipedrive user is not fetched: {report}"
+    );
+    assert_eq!(report["plan"]["create"], serde_json::json!(["112"]));
+    assert_eq!(report["plan"]["delete"], serde_json::json!(["111"]));
+    assert!(fake.user("111").is_none());
+    assert_eq!(
+        fake.user("112").unwrap().phone.as_deref(),
+        Some("79261002030")
+    );
+    let logs = std::fs::read_to_string(&log_path).expect("read the watch log");
+    assert!(logs.contains("scheduled full sync finished"), "{logs}");
+    assert!(
+        !logs.contains("pd-token"),
+        "the CRM token was logged:\n{logs}"
+    );
 }

@@ -67,6 +67,24 @@ async fn a_dry_run_plans_and_changes_nothing_then_apply_and_a_second_run_is_a_no
     assert_eq!(answer["status"], "unchanged");
     assert_eq!(answer["plan"]["unchanged"], 20);
     assert_eq!(writes(&fake), 0);
+
+    // A changed phone is not in Wazzup's list: "resend" sends everyone again.
+    let mut with_phone = staff(20);
+    with_phone[0]["phone"] = json!("+7 926 555-00-11");
+    let response = app
+        .handle(sync_request(&with_phone, json!({"resend": true})))
+        .await;
+    assert_eq!(
+        json_body(&response)["plan"]["update"]
+            .as_array()
+            .unwrap()
+            .len(),
+        20
+    );
+    assert_eq!(
+        fake.user("crm-00").unwrap().phone.as_deref(),
+        Some("79265550011")
+    );
 }
 
 #[tokio::test]

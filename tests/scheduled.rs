@@ -95,6 +95,7 @@ fn input(crm: CrmKind, dry_run: bool) -> ScheduledSync {
         crm,
         dry_run,
         force_deletes: false,
+        resend: false,
     }
 }
 
