@@ -4,16 +4,14 @@
 //! The flow goes one way: [`inbound`] authenticates and parses a request into
 //! [`domain::SyncEvent`]s, [`plan`] coalesces and chunks them, [`sync`] applies the plan through
 //! the [`wazzup`] client with credentials from [`secrets`], and [`outcome`] shapes the answer.
-//! [`handler`] ties it together; [`config`] reads the settings once; [`fake`] is a faithful
-//! local stand-in for Wazzup used by the tests and the local run.
+//! [`handler`] ties it together; [`config`] reads the settings once. The test machinery (the
+//! Wazzup fake, the loopback server) lives in the `wazzup-testkit` crate, never in the function.
 
 pub mod config;
 pub mod crm;
 pub mod domain;
-pub mod fake;
 pub mod handler;
 pub mod inbound;
-pub mod local;
 pub mod outcome;
 pub mod plan;
 pub mod reconcile;

@@ -12,9 +12,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::moto::{Moto, free_port};
 use serde_json::Value;
-use wazzup_user_sync::fake::{FakeUser, WazzupFake};
+use wazzup_testkit::fake::{FakeUser, WazzupFake};
+use wazzup_testkit::moto::{Moto, free_port};
 
 const FUNCTION: &str = "wazzup-user-sync";
 

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use common::*;
 use serde_json::{Value, json};
+use wazzup_testkit::fake::{FakeUser, WazzupFake};
 use wazzup_user_sync::config::SyncSettings;
-use wazzup_user_sync::fake::{FakeUser, WazzupFake};
 use wazzup_user_sync::handler::App;
 use wazzup_user_sync::reconcile::Scope;
 use wazzup_user_sync::secrets::StaticCredentials;

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use common::*;
 use lambda_http::RequestExt;
 use serde_json::json;
-use wazzup_user_sync::fake::{FakeUser, Fault, WazzupFake};
+use wazzup_testkit::fake::{FakeUser, Fault, WazzupFake};
 use wazzup_user_sync::handler::App;
 use wazzup_user_sync::secrets::{
     BoxFuture, CredentialProvider, Credentials, SecretError, StaticCredentials,

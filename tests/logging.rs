@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use common::*;
 use lambda_http::RequestExt;
-use wazzup_user_sync::fake::{FakeUser, WazzupFake};
+use wazzup_testkit::fake::{FakeUser, WazzupFake};
 use wazzup_user_sync::secrets::StaticCredentials;
 
 #[derive(Clone, Default)]

@@ -10,7 +10,7 @@ use common::*;
 use lambda_http::{Body, Request, Response};
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use wazzup_user_sync::fake::{FakeUser, Fault, WazzupFake};
+use wazzup_testkit::fake::{FakeUser, Fault, WazzupFake};
 use wazzup_user_sync::handler::App;
 use wazzup_user_sync::secrets::StaticCredentials;
 
@@ -1021,7 +1021,7 @@ async fn the_scim_events_in_the_events_folder_replay_as_documented() {
     let (fake, app) = scim_app_with(Some("local-scim-token")).await;
     let events = concat!(env!("CARGO_MANIFEST_DIR"), "/events");
     let replay = |name: &str| {
-        wazzup_user_sync::local::read_event(std::path::Path::new(&format!("{events}/{name}")))
+        wazzup_testkit::events::read_event(std::path::Path::new(&format!("{events}/{name}")))
             .unwrap()
     };
     let created = send(&app, replay("scim-create-user-okta.json")).await;

@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use common::*;
 use secrecy::SecretString;
 use serde_json::Value;
-use wazzup_user_sync::fake::WazzupFake;
+use wazzup_testkit::fake::WazzupFake;
 use wazzup_user_sync::secrets::StaticCredentials;
 
 const SCIM_TOKEN: &str = "scim-tester-token";
@@ -193,7 +193,14 @@ async fn scim2_tester_passes_every_check_wazzup_can_pass() {
         .await
         .unwrap();
     let port = listener.local_addr().unwrap().port();
-    let server = tokio::spawn(wazzup_user_sync::local::serve(app, listener, 1024 * 1024));
+    let server = tokio::spawn(wazzup_testkit::serve::serve(
+        move |request| {
+            let app = Arc::clone(&app);
+            async move { app.handle(request).await }
+        },
+        listener,
+        1024 * 1024,
+    ));
 
     let mut tester = Command::new("python3");
     tester

@@ -7,10 +7,10 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::moto::{Moto, client_for, free_port};
 use common::*;
 use secrecy::ExposeSecret;
-use wazzup_user_sync::fake::WazzupFake;
+use wazzup_testkit::fake::WazzupFake;
+use wazzup_testkit::moto::{Moto, client_for, free_port};
 use wazzup_user_sync::handler::{App, StartupError};
 use wazzup_user_sync::secrets::{CredentialProvider, SecretError, SecretsManagerCredentials};
 

@@ -10,10 +10,10 @@ use base64::Engine;
 use common::*;
 use secrecy::SecretString;
 use serde_json::json;
-use wazzup_user_sync::fake::{FakeUser, WazzupFake};
+use wazzup_testkit::events::read_event;
+use wazzup_testkit::fake::{FakeUser, WazzupFake};
 use wazzup_user_sync::handler::App;
 use wazzup_user_sync::inbound::auth::{BasicAuth, SourceCredentials};
-use wazzup_user_sync::local::read_event;
 use wazzup_user_sync::secrets::StaticCredentials;
 
 fn event(name: &str) -> lambda_http::Request {

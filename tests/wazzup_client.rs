@@ -6,8 +6,8 @@ mod common;
 use common::*;
 use secrecy::SecretString;
 use serde_json::json;
+use wazzup_testkit::fake::{FakeUser, Fault, ListShape, WazzupFake};
 use wazzup_user_sync::domain::{User, UserId, UserName};
-use wazzup_user_sync::fake::{FakeUser, Fault, ListShape, WazzupFake};
 use wazzup_user_sync::wazzup::{DeleteOutcome, InvalidItem, ListedUser, RemoteUser, WazzupError};
 
 fn key() -> SecretString {

@@ -2,8 +2,6 @@
 //! wired to a loopback Wazzup fake, and readers for the answers.
 #![allow(dead_code)]
 
-pub mod moto;
-
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,8 +10,8 @@ use lambda_http::{Body, Request, Response};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use url::Url;
+use wazzup_testkit::fake::WazzupFake;
 use wazzup_user_sync::domain::PhoneRegion;
-use wazzup_user_sync::fake::WazzupFake;
 use wazzup_user_sync::handler::{App, Settings};
 use wazzup_user_sync::inbound::auth::{WebhookCredentials, WebhookSecret};
 use wazzup_user_sync::secrets::{CredentialProvider, Credentials, StaticCredentials};

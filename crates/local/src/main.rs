@@ -12,11 +12,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+mod replay;
+
+use wazzup_testkit::fake::WazzupFake;
+use wazzup_testkit::serve::{local_addr, serve};
 use wazzup_user_sync::config::Config;
 use wazzup_user_sync::domain::mask_phone;
-use wazzup_user_sync::fake::WazzupFake;
 use wazzup_user_sync::handler::App;
-use wazzup_user_sync::{local, telemetry};
+use wazzup_user_sync::telemetry;
 
 /// Local defaults, used when the environment does not say otherwise.
 const LOCAL_API_KEY: &str = "local-dev-key";
@@ -30,6 +33,12 @@ const LOCAL_SOURCE_CREDENTIALS: [(&str, &str); 4] = [
 ];
 /// A Standard Webhooks secret for local runs only (base64 of "local-dev-signing-secret-32bytes").
 const LOCAL_SIGNING_SECRET: &str = "whsec_bG9jYWwtZGV2LXNpZ25pbmctc2VjcmV0LTMyYnl0ZXM=";
+
+/// The project's `events/` folder, beside this crate's folder.
+fn default_events_dir() -> PathBuf {
+    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../events"));
+    dir.canonicalize().unwrap_or(dir)
+}
 
 struct Options {
     replay: bool,
@@ -46,7 +55,7 @@ fn options() -> Result<Options, String> {
             .ok()
             .and_then(|p| p.parse().ok())
             .unwrap_or(9000),
-        events: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/events")),
+        events: default_events_dir(),
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -127,7 +136,7 @@ async fn main() -> ExitCode {
     println!("Wazzup API: {}", config.wazzup_api_url);
 
     if options.replay {
-        match local::replay_dir(&app, &options.events).await {
+        match replay::replay_dir(&app, &options.events).await {
             Ok(replayed) => {
                 println!(
                     "\nReplayed {} events from {}:",
@@ -165,7 +174,7 @@ async fn main() -> ExitCode {
     if !options.serve {
         return ExitCode::SUCCESS;
     }
-    let addr = local::local_addr(options.port);
+    let addr = local_addr(options.port);
     let listener = match tokio::net::TcpListener::bind(addr).await {
         Ok(listener) => listener,
         Err(error) => {
@@ -181,7 +190,14 @@ async fn main() -> ExitCode {
             .unwrap_or("<your WEBHOOK_TOKEN>")
     );
     tokio::select! {
-        result = local::serve(app, listener, config.max_body_bytes) => {
+        result = serve(
+            move |request| {
+                let app = Arc::clone(&app);
+                async move { app.handle(request).await }
+            },
+            listener,
+            config.max_body_bytes,
+        ) => {
             if let Err(error) = result {
                 eprintln!("server stopped: {error}");
                 return ExitCode::FAILURE;

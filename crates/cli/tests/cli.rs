@@ -4,16 +4,14 @@
 //! safety rules, the file formats, `list` and `get`, the key from Secrets Manager, and the exit
 //! codes scripts rely on.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use common::moto::Moto;
 use serde_json::{Value, json};
-use wazzup_user_sync::fake::{FakeUser, Fault, RecordedRequest, WazzupFake};
+use wazzup_testkit::fake::{FakeUser, Fault, RecordedRequest, WazzupFake};
+use wazzup_testkit::moto::Moto;
 
 const KEY: &str = "cli-test-key";
 const BIN: &str = env!("CARGO_BIN_EXE_wazzup-sync");
