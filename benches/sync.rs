@@ -11,18 +11,16 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use secrecy::SecretString;
 use serde_json::json;
 use url::Url;
 use wazzup_testkit::fake::WazzupFake;
-use wazzup_user_sync::domain::PhoneRegion;
+use wazzup_user_sync::config::SyncSettings;
+use wazzup_user_sync::credentials::{Credentials, StaticCredentials, parse_secret_value};
+use wazzup_user_sync::domain::{EmployeeRow, PhoneRegion, Scope};
 use wazzup_user_sync::handler::{App, Settings};
-use wazzup_user_sync::inbound::auth::WebhookCredentials;
-use wazzup_user_sync::inbound::generic;
 use wazzup_user_sync::plan::plan;
-use wazzup_user_sync::reconcile::{EmployeeRow, Policy, Scope, parse_employees, run_full_sync};
-use wazzup_user_sync::secrets::{Credentials, StaticCredentials};
-use wazzup_user_sync::sync::Applier;
+use wazzup_user_sync::service::{FullSyncRequest, ServiceSettings, SyncService};
+use wazzup_user_sync::sources::generic::format as generic;
 use wazzup_user_sync::wazzup::{ClientConfig, WazzupClient};
 
 const KEY: &str = "bench-key";
@@ -48,15 +46,8 @@ fn batch_body(n: usize) -> String {
 }
 
 fn credentials() -> Credentials {
-    Credentials {
-        api_key: SecretString::from(KEY.to_string()),
-        webhook: WebhookCredentials {
-            secrets: vec![],
-            token: Some(SecretString::from(TOKEN.to_string())),
-        },
-        sources: Default::default(),
-        crm: Default::default(),
-    }
+    parse_secret_value(&json!({"apiKey": KEY, "webhookToken": TOKEN}).to_string())
+        .expect("credentials")
 }
 
 fn client(url: &str) -> WazzupClient {
@@ -131,27 +122,39 @@ fn main() {
                 phone: None,
             })
             .collect();
-        let (employees, _) = parse_employees(rows, PhoneRegion::default()).expect("valid rows");
-        let policy = Policy::new(Scope::Prefix("crm-".into()));
         let mut import = Vec::new();
         let mut noop = Vec::new();
         for _ in 0..5 {
             let fake = WazzupFake::start(&[KEY]).await.expect("fake");
-            let wazzup = client(&fake.url());
-            let provider = StaticCredentials::new(credentials());
-            let current = Arc::new(credentials());
-            let mut applier = Applier::new(&wazzup, &provider, Arc::clone(&current), None);
+            let service = SyncService::new(
+                client(&fake.url()),
+                Arc::new(StaticCredentials::new(credentials())),
+                ServiceSettings {
+                    phone_region: PhoneRegion::default(),
+                    sync: Some(SyncSettings {
+                        scope: Scope::Prefix("crm-".into()),
+                        max_delete_share: 0.10,
+                    }),
+                },
+            );
+            let roster = service
+                .roster(rows.iter().cloned().enumerate())
+                .expect("valid rows");
+            let mut session = service.session(None).await.expect("credentials");
+            let request = FullSyncRequest::default();
             let started = Instant::now();
-            run_full_sync(&mut applier, &employees, &policy, false)
+            service
+                .full_sync(&mut session, &roster, request)
                 .await
                 .expect("import");
             import.push(started.elapsed());
             let started = Instant::now();
-            let outcome = run_full_sync(&mut applier, &employees, &policy, false)
+            let report = service
+                .full_sync(&mut session, &roster, request)
                 .await
                 .expect("no-op");
             noop.push(started.elapsed());
-            assert!(outcome.plan.is_noop());
+            assert!(report.plan.is_noop());
         }
         report("full sync: import 1,000 into an empty Wazzup", import);
         report(

@@ -28,7 +28,7 @@ cargo test --locked --lib --bins --tests --no-run
 
 echo "==> running every test"
 mkdir -p target
-cargo test --locked --lib --bins --tests 2>&1 | tee target/test-output.log
+cargo test --locked --no-fail-fast --lib --bins --tests 2>&1 | tee target/test-output.log
 # One closing line for the whole run, summed over every test binary.
 awk '/^test result:/ { passed += $4; failed += $6 } END { printf "tests: %d passed, %d failed\n", passed, failed }' \
   target/test-output.log | tee target/test-summary.txt

@@ -4,7 +4,7 @@
 //! |---|---|---|
 //! | `WAZZUP_SECRET_ID` | — | Secrets Manager secret (name or ARN) holding the API key and webhook credentials |
 //! | `SECRET_TTL_SECONDS` | `300` | how long the secret is cached |
-//! | `WAZZUP_API_KEY`, `WEBHOOK_SECRET`, `WEBHOOK_TOKEN` | — | local runs only, when `WAZZUP_SECRET_ID` is unset |
+//! | `WAZZUP_API_KEY` and the secret's fields as variables (`WEBHOOK_TOKEN`, `SCIM_TOKEN`, ...) | — | local runs only, when `WAZZUP_SECRET_ID` is unset |
 //! | `ALLOW_UNAUTHENTICATED` | `false` | serve without any webhook credential configured |
 //! | `WAZZUP_API_URL` | `https://api.wazzup24.com` | where Wazzup is |
 //! | `WAZZUP_TIMEOUT_SECONDS` | `10` | timeout of one call to Wazzup |
@@ -18,10 +18,11 @@ use std::time::Duration;
 
 use url::Url;
 
-use crate::domain::PhoneRegion;
-use crate::reconcile::Scope;
-use crate::secrets::{Credentials, credentials_from_vars};
-use crate::wazzup::DEFAULT_API_URL;
+use crate::credentials::{Credentials, credentials_from_vars};
+use crate::domain::{PhoneRegion, Scope};
+
+/// The production Wazzup API.
+pub const DEFAULT_API_URL: &str = "https://api.wazzup24.com";
 
 /// Where the credentials come from.
 #[derive(Debug, Clone)]
@@ -107,13 +108,17 @@ fn flag(
 }
 
 impl Config {
-    /// Reads the process environment.
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_vars(|name| std::env::var(name).ok())
+    /// Reads the process environment. `secret_fields` are the secret's fields the sources
+    /// read, taken from environment variables when no secret is configured (local runs).
+    pub fn from_env(secret_fields: &[&str]) -> Result<Self, ConfigError> {
+        Self::from_vars(|name| std::env::var(name).ok(), secret_fields)
     }
 
     /// Reads settings through `get` (the environment, or a map in tests).
-    pub fn from_vars(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+    pub fn from_vars(
+        get: impl Fn(&str) -> Option<String>,
+        secret_fields: &[&str],
+    ) -> Result<Self, ConfigError> {
         let allow_unauthenticated = flag(&get, "ALLOW_UNAUTHENTICATED")?;
         let secret_source = match get("WAZZUP_SECRET_ID").map(|v| v.trim().to_owned()) {
             Some(secret_id) if !secret_id.is_empty() => SecretSource::SecretsManager {
@@ -121,17 +126,8 @@ impl Config {
                 ttl: Duration::from_secs(number(&get, "SECRET_TTL_SECONDS", 300u64)?),
             },
             _ => {
-                let credentials = credentials_from_vars(&get)
+                let credentials = credentials_from_vars(&get, secret_fields)
                     .map_err(|e| error("WAZZUP_API_KEY", e.to_string()))?;
-                if !credentials.any_inbound_configured() && !allow_unauthenticated {
-                    return Err(error(
-                        "WEBHOOK_SECRET",
-                        "no webhook secret or token is configured: set WEBHOOK_SECRET or WEBHOOK_TOKEN \
-                         (or webhookSecret/webhookToken in the secret), or a native source's credential \
-                         (PIPEDRIVE_HTTP_USER/PASSWORD, BITRIX24_APPLICATION_TOKEN, SCIM_TOKEN), or \
-                         ALLOW_UNAUTHENTICATED=true to serve the generic webhook without authentication",
-                    ));
-                }
                 SecretSource::Environment(credentials)
             }
         };
@@ -209,7 +205,7 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        Config::from_vars(|name| map.get(name).cloned())
+        Config::from_vars(|name| map.get(name).cloned(), &["webhookToken"])
     }
 
     #[test]
@@ -226,14 +222,14 @@ mod tests {
     }
 
     #[test]
-    fn local_runs_need_a_key_and_a_webhook_credential() {
+    fn local_runs_read_the_key_and_the_sources_fields_from_the_environment() {
         let e = config(&[]).unwrap_err();
         assert_eq!(e.variable, "WAZZUP_API_KEY");
-        let e = config(&[("WAZZUP_API_KEY", "k")]).unwrap_err();
-        assert_eq!(e.variable, "WEBHOOK_SECRET");
-        assert!(e.message.contains("ALLOW_UNAUTHENTICATED"));
-        assert!(config(&[("WAZZUP_API_KEY", "k"), ("WEBHOOK_TOKEN", "t")]).is_ok());
-        assert!(config(&[("WAZZUP_API_KEY", "k"), ("ALLOW_UNAUTHENTICATED", "true")]).is_ok());
+        let c = config(&[("WAZZUP_API_KEY", "k"), ("WEBHOOK_TOKEN", "t")]).unwrap();
+        let SecretSource::Environment(credentials) = c.secret_source else {
+            panic!("expected the environment")
+        };
+        assert_eq!(credentials.fields.names(), ["webhookToken"]);
     }
 
     #[test]

@@ -1,23 +1,27 @@
-//! The Lambda entry point: set-up only. Configuration, the Wazzup client and the credential
-//! provider are built once per container, outside the handler, and shared by every request.
+//! The Lambda entry point: set-up only. One binary, two functions, chosen by
+//! `WAZZUP_FUNCTION_MODE`: the HTTP endpoints (Function URL / API Gateway; the default) and the
+//! scheduled full sync (`scheduled`, invoked by EventBridge Scheduler with a JSON input). The
+//! configuration, the Wazzup client and the credential provider are built once per container,
+//! outside the handler, and shared by every invocation.
 
 use std::process::ExitCode;
 use std::sync::Arc;
-
 use std::time::SystemTime;
 
 use lambda_http::{Request, service_fn};
 use lambda_runtime::LambdaEvent;
 use wazzup_user_sync::config::Config;
-use wazzup_user_sync::handler::App;
-use wazzup_user_sync::handler::deadline_instant;
-use wazzup_user_sync::scheduled::ScheduledSync;
+use wazzup_user_sync::deadline::deadline_instant;
+use wazzup_user_sync::handler::{App, Settings, service_from_config};
+use wazzup_user_sync::scheduled::{ScheduledFunction, ScheduledSync};
+use wazzup_user_sync::service::ServiceSettings;
+use wazzup_user_sync::sources::registry;
 use wazzup_user_sync::telemetry;
 
 #[tokio::main]
 async fn main() -> ExitCode {
     telemetry::init();
-    let config = match Config::from_env() {
+    let config = match Config::from_env(&registry::secret_fields()) {
         Ok(config) => config,
         Err(error) => {
             tracing::error!(%error, "invalid configuration; refusing to start");
@@ -25,46 +29,52 @@ async fn main() -> ExitCode {
         }
     };
     let scheduled = std::env::var("WAZZUP_FUNCTION_MODE").is_ok_and(|mode| mode == "scheduled");
-    let app = if scheduled {
-        App::build(&config).await
-    } else {
-        App::from_config(&config).await
-    };
-    let app = match app {
-        Ok(app) => Arc::new(app),
-        Err(error) => {
-            tracing::error!(%error, "cannot start");
-            return ExitCode::FAILURE;
-        }
-    };
-    // One binary, two functions: the HTTP endpoints (Function URL / API Gateway), and the
-    // scheduled full sync that EventBridge Scheduler invokes with a JSON input.
     let result = if scheduled {
-        lambda_runtime::run(service_fn(move |event: LambdaEvent<ScheduledSync>| {
-            let app = Arc::clone(&app);
-            async move {
-                let deadline = deadline_instant(event.context.deadline, SystemTime::now());
-                app.scheduled_sync(&event.payload, deadline)
-                    .await
-                    .map_err(|error| {
-                        tracing::error!(%error, "scheduled full sync failed");
-                        lambda_runtime::Error::from(error)
-                    })
-            }
-        }))
-        .await
+        run_scheduled(&config).await
     } else {
-        lambda_http::run(service_fn(move |request: Request| {
-            let app = Arc::clone(&app);
-            async move { Ok::<_, std::convert::Infallible>(app.handle(request).await) }
-        }))
-        .await
+        run_http(&config).await
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            tracing::error!(%error, "the Lambda runtime stopped");
+            tracing::error!(%error, "the function stopped");
             ExitCode::FAILURE
         }
     }
+}
+
+async fn run_http(config: &Config) -> Result<(), lambda_runtime::Error> {
+    let app = Arc::new(App::from_config(config).await?);
+    lambda_http::run(service_fn(move |request: Request| {
+        let app = Arc::clone(&app);
+        async move { Ok::<_, std::convert::Infallible>(app.handle(request).await) }
+    }))
+    .await
+}
+
+async fn run_scheduled(config: &Config) -> Result<(), lambda_runtime::Error> {
+    let settings = Settings::from(config);
+    let service = service_from_config(
+        config,
+        ServiceSettings {
+            phone_region: settings.phone_region,
+            sync: settings.sync,
+        },
+    )
+    .await?;
+    let function = Arc::new(ScheduledFunction::new(Arc::new(service))?);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<ScheduledSync>| {
+        let function = Arc::clone(&function);
+        async move {
+            let deadline = deadline_instant(event.context.deadline, SystemTime::now());
+            function
+                .run(&event.payload, deadline)
+                .await
+                .map_err(|error| {
+                    tracing::error!(%error, "scheduled full sync failed");
+                    lambda_runtime::Error::from(error)
+                })
+        }
+    }))
+    .await
 }

@@ -1,22 +1,28 @@
-//! The scheduled full sync: an EventBridge Scheduler rule invokes the function (in its
-//! scheduled mode, `WAZZUP_FUNCTION_MODE=scheduled`) with `{"crm": "pipedrive"|"bitrix24",
-//! "dryRun": false, "forceDeletes": false, "resend": false}`; the function reads the CRM's active users and
-//! reconciles Wazzup with them, fenced like `POST /sync` (scope, deletion share, user limit).
+//! The scheduled full sync, an entry point: an EventBridge Scheduler rule invokes the function
+//! (in its scheduled mode, `WAZZUP_FUNCTION_MODE=scheduled`) with `{"crm": "pipedrive",
+//! "dryRun": false, "forceDeletes": false, "resend": false}`; the named source's users API is
+//! read, and the service reconciles Wazzup with its active users, fenced like `POST /sync`.
+
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
-use crate::crm::{CrmError, CrmKind, fetch_employees, http_client};
-use crate::handler::App;
-use crate::reconcile::{FullSyncError, Policy, parse_employees, run_full_sync};
-use crate::sync::Applier;
+use crate::credentials::SecretError;
+use crate::service::{FullSyncError, FullSyncRequest, SyncService};
+use crate::sources::contract::DirectoryError;
+use crate::sources::registry;
+use crate::sources::users_api::http_client;
 
 /// The scheduler's input.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ScheduledSync {
-    pub crm: CrmKind,
+    /// The source whose users are read, by its name in the registry (`pipedrive`, `bitrix24`);
+    /// another name is refused as the input is read.
+    #[serde(deserialize_with = "readable_source")]
+    pub crm: String,
     #[serde(default)]
     pub dry_run: bool,
     #[serde(default)]
@@ -26,69 +32,115 @@ pub struct ScheduledSync {
     pub resend: bool,
 }
 
+/// The names of the sources whose users can be read.
+fn readable_sources() -> Vec<&'static str> {
+    registry::SOURCES
+        .iter()
+        .filter(|s| s.directory().is_some())
+        .map(|s| s.name())
+        .collect()
+}
+
+fn readable_source<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    let name = String::deserialize(deserializer)?;
+    match registry::by_name(&name).and_then(|source| source.directory()) {
+        Some(_) => Ok(name),
+        None => Err(serde::de::Error::custom(format!(
+            "\"{name}\" is not a source whose users can be read; those that can are: {}",
+            readable_sources().join(", ")
+        ))),
+    }
+}
+
 /// Why a scheduled run failed (the invocation fails, so that CloudWatch alarms on errors and
 /// the scheduler's retry policy apply).
 #[derive(Debug, thiserror::Error)]
 pub enum ScheduledError {
     #[error("the full sync is off: set SYNC_ID_PREFIX or SYNC_MANAGE_ALL=true")]
     NotEnabled,
+    #[error("\"{0}\" is not a source whose users can be read; the sources that can are: {1}")]
+    UnknownCrm(String, String),
     #[error("the credentials cannot be read: {0}")]
-    Secret(#[from] crate::secrets::SecretError),
+    Secret(#[from] SecretError),
     #[error("reading the CRM's users failed: {0}")]
-    Crm(#[from] CrmError),
+    Crm(#[from] DirectoryError),
     #[error("the CRM's list has invalid employees ({0}); nothing was applied")]
     InvalidEmployees(String),
     #[error(transparent)]
-    Sync(#[from] FullSyncError),
+    Sync(FullSyncError),
 }
 
-impl App {
+impl From<FullSyncError> for ScheduledError {
+    fn from(error: FullSyncError) -> Self {
+        match error {
+            FullSyncError::NotEnabled => ScheduledError::NotEnabled,
+            FullSyncError::InvalidEmployees(invalid) => ScheduledError::InvalidEmployees(
+                invalid
+                    .problems
+                    .iter()
+                    .map(|p| {
+                        let rejection = p.to_rejection();
+                        format!(
+                            "{}: {}",
+                            rejection.id.as_deref().unwrap_or("?"),
+                            rejection.message
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+            other => ScheduledError::Sync(other),
+        }
+    }
+}
+
+/// The scheduled function: the service and an HTTP client for the CRMs' APIs.
+pub struct ScheduledFunction {
+    service: Arc<SyncService>,
+    http: reqwest::Client,
+}
+
+impl ScheduledFunction {
+    pub fn new(service: Arc<SyncService>) -> Result<Self, DirectoryError> {
+        Ok(Self {
+            service,
+            http: http_client()?,
+        })
+    }
+
     /// Runs one scheduled full sync and returns its report.
-    pub async fn scheduled_sync(
+    pub async fn run(
         &self,
         input: &ScheduledSync,
         deadline: Option<Instant>,
     ) -> Result<Value, ScheduledError> {
-        let sync = self
-            .settings
-            .sync
-            .as_ref()
-            .ok_or(ScheduledError::NotEnabled)?;
-        let credentials = self.provider.current().await?;
-        let http = http_client()?;
-        let rows = fetch_employees(input.crm, &credentials.crm, &http).await?;
-        let fetched = rows.len();
-        let (employees, warnings) =
-            parse_employees(rows, self.settings.phone_region).map_err(|rejected| {
-                ScheduledError::InvalidEmployees(
-                    rejected
-                        .iter()
-                        .map(|r| format!("{}: {}", r.id.as_deref().unwrap_or("?"), r.message))
-                        .collect::<Vec<_>>()
-                        .join("; "),
-                )
+        if self.service.settings().sync.is_none() {
+            return Err(ScheduledError::NotEnabled);
+        }
+        let directory = registry::by_name(&input.crm)
+            .and_then(|source| source.directory())
+            .ok_or_else(|| {
+                ScheduledError::UnknownCrm(input.crm.clone(), readable_sources().join(", "))
             })?;
-        let mut policy = Policy::new(sync.scope.clone());
-        policy.max_delete_share = sync.max_delete_share;
-        policy.force_deletes = input.force_deletes;
-        policy.force_resend = input.resend;
-        let mut applier = Applier::new(&self.wazzup, self.provider.as_ref(), credentials, deadline);
-        let outcome = run_full_sync(&mut applier, &employees, &policy, input.dry_run).await?;
-        let report = json!({
-            "crm": input.crm,
-            "dryRun": outcome.dry_run,
-            "fetched": fetched,
-            "plan": {
-                "create": outcome.plan.create.iter().map(|u| u.id.to_string()).collect::<Vec<_>>(),
-                "update": outcome.plan.update.iter().map(|u| u.id.to_string()).collect::<Vec<_>>(),
-                "delete": outcome.plan.delete.iter().map(|id| id.to_string()).collect::<Vec<_>>(),
-                "unchanged": outcome.plan.unchanged.len(),
-                "unmanaged": outcome.plan.unmanaged,
-            },
-            "applied": outcome.summary,
-            "warnings": warnings,
-        });
-        tracing::info!(crm = ?input.crm, fetched, dry_run = outcome.dry_run, "scheduled full sync finished");
-        Ok(report)
+        let mut session = self.service.session(deadline).await?;
+        let rows = directory
+            .fetch(&session.credentials().fields, &self.http)
+            .await?;
+        let fetched = rows.len();
+        let roster = self.service.roster(rows.into_iter().enumerate())?;
+        let request = FullSyncRequest {
+            dry_run: input.dry_run,
+            force_deletes: input.force_deletes,
+            resend: input.resend,
+        };
+        let report = self
+            .service
+            .full_sync(&mut session, &roster, request)
+            .await?;
+        tracing::info!(crm = %input.crm, fetched, dry_run = report.dry_run, "scheduled full sync finished");
+        let mut body = serde_json::to_value(&report).unwrap_or_else(|_| json!({}));
+        body["crm"] = json!(input.crm);
+        body["fetched"] = json!(fetched);
+        Ok(body)
     }
 }

@@ -8,9 +8,9 @@ use common::*;
 use serde_json::{Value, json};
 use wazzup_testkit::fake::{FakeUser, WazzupFake};
 use wazzup_user_sync::config::SyncSettings;
+use wazzup_user_sync::credentials::StaticCredentials;
+use wazzup_user_sync::domain::Scope;
 use wazzup_user_sync::handler::App;
-use wazzup_user_sync::reconcile::Scope;
-use wazzup_user_sync::secrets::StaticCredentials;
 
 async fn fake_and_sync_app(scope: Option<Scope>) -> (WazzupFake, App) {
     let fake = WazzupFake::start(&[API_KEY]).await.unwrap();

@@ -11,10 +11,10 @@ use common::*;
 use lambda_http::RequestExt;
 use serde_json::json;
 use wazzup_testkit::fake::{FakeUser, Fault, WazzupFake};
-use wazzup_user_sync::handler::App;
-use wazzup_user_sync::secrets::{
-    BoxFuture, CredentialProvider, Credentials, SecretError, StaticCredentials,
+use wazzup_user_sync::credentials::{
+    BoxFuture, CredentialProvider, Credentials, SecretError, StaticCredentials, parse_secret_value,
 };
+use wazzup_user_sync::handler::App;
 
 fn posts(fake: &WazzupFake) -> Vec<serde_json::Value> {
     fake.requests()
@@ -696,8 +696,7 @@ async fn secrets_manager_down_is_a_503_and_nothing_is_sent() {
 #[tokio::test]
 async fn without_webhook_credentials_the_function_refuses_to_serve_unless_allowed() {
     let fake = WazzupFake::start(&[API_KEY]).await.unwrap();
-    let mut bare = credentials(API_KEY);
-    bare.webhook = Default::default();
+    let bare = parse_secret_value(API_KEY).unwrap();
     let provider: Arc<dyn CredentialProvider> = Arc::new(StaticCredentials::new(bare));
     let closed = App::new(
         settings(),

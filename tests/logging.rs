@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use common::*;
 use lambda_http::RequestExt;
 use wazzup_testkit::fake::{FakeUser, WazzupFake};
-use wazzup_user_sync::secrets::StaticCredentials;
+use wazzup_user_sync::credentials::StaticCredentials;
 
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);

@@ -4,11 +4,13 @@
 use http::{HeaderMap, HeaderName, HeaderValue};
 use proptest::prelude::*;
 use serde_json::json;
-use wazzup_user_sync::domain::{MAX_FIELD_CHARS, Phone, PhoneRegion, SyncEvent};
-use wazzup_user_sync::inbound::auth::{WebhookCredentials, WebhookSecret, authenticate};
-use wazzup_user_sync::inbound::generic;
+use wazzup_user_sync::domain::{EventBatch, MAX_FIELD_CHARS, Phone, PhoneRegion, SyncEvent};
+use wazzup_user_sync::sources::generic::format as generic;
+use wazzup_user_sync::sources::generic::signature::{
+    WebhookCredentials, WebhookSecret, authenticate,
+};
 
-fn check_accepted(batch: &wazzup_user_sync::inbound::ParsedBatch) {
+fn check_accepted(batch: &EventBatch) {
     for event in &batch.events {
         let id = event.event.id().as_str();
         assert!(!id.is_empty() && id.chars().count() <= MAX_FIELD_CHARS && id.trim() == id);

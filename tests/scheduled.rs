@@ -10,15 +10,13 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use common::*;
-use secrecy::SecretString;
 use serde_json::{Value, json};
 use wazzup_testkit::fake::{FakeUser, WazzupFake};
 use wazzup_user_sync::config::SyncSettings;
-use wazzup_user_sync::crm::CrmKind;
-use wazzup_user_sync::handler::App;
-use wazzup_user_sync::reconcile::Scope;
-use wazzup_user_sync::scheduled::{ScheduledError, ScheduledSync};
-use wazzup_user_sync::secrets::{CrmCredentials, StaticCredentials};
+use wazzup_user_sync::credentials::StaticCredentials;
+use wazzup_user_sync::domain::Scope;
+use wazzup_user_sync::scheduled::{ScheduledError, ScheduledFunction, ScheduledSync};
+use wazzup_user_sync::service::{ServiceSettings, SyncService};
 
 /// What a CRM fake received, for assertions.
 type Seen = Arc<Mutex<Vec<Value>>>;
@@ -75,36 +73,34 @@ async fn bitrix24_fake(users: Vec<Value>, seen: Seen) -> String {
     serve(router).await
 }
 
-fn app(fake: &WazzupFake, crm: CrmCredentials, scope: Option<Scope>) -> App {
-    let mut credentials = credentials(API_KEY);
-    credentials.crm = crm;
-    let mut settings = settings();
-    settings.sync = scope.map(|scope| SyncSettings {
-        scope,
-        max_delete_share: 0.10,
-    });
-    App::new(
-        settings,
-        Arc::new(StaticCredentials::new(credentials)),
+/// The scheduled function with the CRM's fields `crm` in its secret.
+fn app(fake: &WazzupFake, crm: Value, scope: Option<Scope>) -> ScheduledFunction {
+    let settings = ServiceSettings {
+        phone_region: settings().phone_region,
+        sync: scope.map(|scope| SyncSettings {
+            scope,
+            max_delete_share: 0.10,
+        }),
+    };
+    let service = SyncService::new(
         client(&fake.url(), fast_retry()),
-    )
+        Arc::new(StaticCredentials::new(credentials_with(API_KEY, crm))),
+        settings,
+    );
+    ScheduledFunction::new(Arc::new(service)).unwrap()
 }
 
-fn input(crm: CrmKind, dry_run: bool) -> ScheduledSync {
+fn input(crm: &str, dry_run: bool) -> ScheduledSync {
     ScheduledSync {
-        crm,
+        crm: crm.into(),
         dry_run,
         force_deletes: false,
         resend: false,
     }
 }
 
-fn pipedrive(url: String) -> CrmCredentials {
-    CrmCredentials {
-        pipedrive_api_token: Some(SecretString::from("pd-token".to_string())),
-        pipedrive_api_url: Some(url),
-        bitrix24_webhook_url: None,
-    }
+fn pipedrive(url: String) -> Value {
+    json!({"pipedriveApiToken": "pd-token", "pipedriveApiUrl": url})
 }
 
 #[tokio::test]
@@ -133,10 +129,7 @@ async fn pipedrive_active_users_are_reconciled_and_deactivated_ones_removed() {
     let crm = pipedrive(pipedrive_fake(Value::Array(users)).await);
     let app = app(&wazzup, crm, Some(Scope::Prefix("1".into())));
 
-    let report = app
-        .scheduled_sync(&input(CrmKind::Pipedrive, true), None)
-        .await
-        .unwrap();
+    let report = app.run(&input("pipedrive", true), None).await.unwrap();
     assert_eq!(report["dryRun"], true);
     assert_eq!(report["plan"]["create"], json!(["112"]));
     assert_eq!(report["plan"]["update"], json!(["101"]));
@@ -147,10 +140,7 @@ async fn pipedrive_active_users_are_reconciled_and_deactivated_ones_removed() {
         "a dry run changes nothing"
     );
 
-    let report = app
-        .scheduled_sync(&input(CrmKind::Pipedrive, false), None)
-        .await
-        .unwrap();
+    let report = app.run(&input("pipedrive", false), None).await.unwrap();
     assert_eq!(report["applied"]["deleted"], json!(["100"]));
     assert!(wazzup.user("100").is_none());
     assert_eq!(wazzup.user("101").unwrap().name, "User 1 (renamed)");
@@ -173,10 +163,7 @@ async fn a_crm_user_outside_the_scope_stops_the_run() {
         pipedrive(pipedrive_fake(users).await),
         Some(Scope::Prefix("1".into())),
     );
-    let error = app
-        .scheduled_sync(&input(CrmKind::Pipedrive, false), None)
-        .await
-        .unwrap_err();
+    let error = app.run(&input("pipedrive", false), None).await.unwrap_err();
     let text = error.to_string();
     assert!(text.contains("200") && text.contains("scope"), "{text}");
     assert!(wazzup.requests().iter().all(|r| r.method == "GET"));
@@ -191,15 +178,9 @@ async fn bitrix24_users_are_read_page_by_page_and_imported() {
         .collect();
     let seen = Seen::default();
     let base = bitrix24_fake(users, seen.clone()).await;
-    let crm = CrmCredentials {
-        bitrix24_webhook_url: Some(SecretString::from(format!("{base}/rest/1/hook-code/"))),
-        ..Default::default()
-    };
+    let crm = json!({"bitrix24WebhookUrl": format!("{base}/rest/1/hook-code/")});
     let app = app(&wazzup, crm, Some(Scope::Prefix("1".into())));
-    let report = app
-        .scheduled_sync(&input(CrmKind::Bitrix24, false), None)
-        .await
-        .unwrap();
+    let report = app.run(&input("bitrix24", false), None).await.unwrap();
     assert_eq!(report["fetched"], 120);
     assert_eq!(wazzup.users().len(), 120);
     assert_eq!(wazzup.user("1000").unwrap().name, "Сотрудник 0");
@@ -228,26 +209,16 @@ async fn bitrix24_users_are_read_page_by_page_and_imported() {
 #[tokio::test]
 async fn a_wrong_crm_token_or_missing_configuration_fails_the_run_without_touching_wazzup() {
     let wazzup = WazzupFake::start(&[API_KEY]).await.unwrap();
-    let crm = CrmCredentials {
-        pipedrive_api_token: Some(SecretString::from("wrong".to_string())),
-        pipedrive_api_url: Some(pipedrive_fake(json!([])).await),
-        bitrix24_webhook_url: None,
-    };
+    let crm =
+        json!({"pipedriveApiToken": "wrong", "pipedriveApiUrl": pipedrive_fake(json!([])).await});
     let app = app(&wazzup, crm, Some(Scope::All));
-    let error = app
-        .scheduled_sync(&input(CrmKind::Pipedrive, false), None)
-        .await
-        .unwrap_err();
+    let error = app.run(&input("pipedrive", false), None).await.unwrap_err();
     assert!(matches!(error, ScheduledError::Crm(_)), "{error}");
-    let error = app
-        .scheduled_sync(&input(CrmKind::Bitrix24, false), None)
-        .await
-        .unwrap_err();
+    let error = app.run(&input("bitrix24", false), None).await.unwrap_err();
     assert!(error.to_string().contains("bitrix24WebhookUrl"), "{error}");
-    let off = self::app(&wazzup, CrmCredentials::default(), None);
+    let off = self::app(&wazzup, json!({}), None);
     assert!(matches!(
-        off.scheduled_sync(&input(CrmKind::Pipedrive, false), None)
-            .await,
+        off.run(&input("pipedrive", false), None).await,
         Err(ScheduledError::NotEnabled)
     ));
     assert!(wazzup.requests().is_empty());
@@ -257,7 +228,7 @@ async fn a_wrong_crm_token_or_missing_configuration_fails_the_run_without_touchi
 fn the_scheduler_input_is_read_as_documented() {
     let input: ScheduledSync =
         serde_json::from_str(r#"{"crm": "bitrix24", "dryRun": true}"#).unwrap();
-    assert_eq!(input.crm, CrmKind::Bitrix24);
+    assert_eq!(input.crm, "bitrix24");
     assert!(input.dry_run && !input.force_deletes);
     assert!(serde_json::from_str::<ScheduledSync>(r#"{"crm": "kommo"}"#).is_err());
 }

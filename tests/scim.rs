@@ -8,11 +8,10 @@ use std::sync::Arc;
 
 use common::*;
 use lambda_http::{Body, Request, Response};
-use secrecy::SecretString;
 use serde_json::{Value, json};
 use wazzup_testkit::fake::{FakeUser, Fault, WazzupFake};
+use wazzup_user_sync::credentials::StaticCredentials;
 use wazzup_user_sync::handler::App;
-use wazzup_user_sync::secrets::StaticCredentials;
 
 const SCIM_TOKEN: &str = "test-scim-token";
 const HOST: &str = "abcdefghij.lambda-url.eu-central-1.on.aws";
@@ -23,8 +22,7 @@ const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 /// The fake, and the app with SCIM enabled (`token`) besides the usual webhook credentials.
 async fn scim_app_with(token: Option<&str>) -> (WazzupFake, App) {
     let fake = WazzupFake::start(&[API_KEY]).await.unwrap();
-    let mut credentials = credentials(API_KEY);
-    credentials.sources.scim_token = token.map(|t| SecretString::from(t.to_string()));
+    let credentials = credentials_with(API_KEY, json!({ "scimToken": token }));
     let app = app_with(&fake.url(), Arc::new(StaticCredentials::new(credentials)));
     (fake, app)
 }

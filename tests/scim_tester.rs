@@ -24,10 +24,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
-use secrecy::SecretString;
 use serde_json::Value;
 use wazzup_testkit::fake::WazzupFake;
-use wazzup_user_sync::secrets::StaticCredentials;
+use wazzup_user_sync::credentials::StaticCredentials;
 
 const SCIM_TOKEN: &str = "scim-tester-token";
 const SEED: &str = "7";
@@ -183,8 +182,7 @@ async fn scim2_tester_passes_every_check_wazzup_can_pass() {
     );
 
     let fake = WazzupFake::start(&[API_KEY]).await.unwrap();
-    let mut credentials = credentials(API_KEY);
-    credentials.sources.scim_token = Some(SecretString::from(SCIM_TOKEN.to_string()));
+    let credentials = credentials_with(API_KEY, serde_json::json!({ "scimToken": SCIM_TOKEN }));
     let app = Arc::new(app_with(
         &fake.url(),
         Arc::new(StaticCredentials::new(credentials)),

@@ -11,8 +11,8 @@ use common::*;
 use secrecy::ExposeSecret;
 use wazzup_testkit::fake::WazzupFake;
 use wazzup_testkit::moto::{Moto, client_for, free_port};
+use wazzup_user_sync::credentials::{CredentialProvider, SecretError, SecretsManagerCredentials};
 use wazzup_user_sync::handler::{App, StartupError};
-use wazzup_user_sync::secrets::{CredentialProvider, SecretError, SecretsManagerCredentials};
 
 async fn create_secret(moto: &Moto, name: &str, value: &str) {
     moto.client()
@@ -42,8 +42,8 @@ fn json_secret(api_key: &str, token: &str) -> String {
 /// The webhook token the provider hands out now.
 async fn token(provider: &SecretsManagerCredentials) -> String {
     let credentials = provider.current().await.expect("read the secret");
-    let token = credentials.webhook.token.as_ref().expect("a webhook token");
-    token.expose_secret().to_owned()
+    let token = credentials.fields.text("webhookToken").unwrap();
+    token.expect("a webhook token").expose_secret().to_owned()
 }
 
 fn provider(moto: &Moto, name: &str, ttl: Duration) -> Arc<SecretsManagerCredentials> {
@@ -142,7 +142,7 @@ async fn a_bare_secret_is_the_api_key_and_needs_explicit_unauthenticated_mode() 
     let provider = provider(&moto, "wazzup/bare", Duration::from_secs(60));
     let credentials = provider.current().await.unwrap();
     assert_eq!(credentials.api_key.expose_secret(), "bare-api-key");
-    assert!(!credentials.webhook.is_configured());
+    assert!(credentials.fields.names().is_empty());
 
     let fake = WazzupFake::start(&["bare-api-key"]).await.unwrap();
     let app = app_with(&fake.url(), provider.clone());

@@ -8,13 +8,11 @@ use std::sync::Arc;
 
 use base64::Engine;
 use common::*;
-use secrecy::SecretString;
-use serde_json::json;
+use serde_json::{Value, json};
 use wazzup_testkit::events::read_event;
 use wazzup_testkit::fake::{FakeUser, WazzupFake};
+use wazzup_user_sync::credentials::{StaticCredentials, parse_secret_value};
 use wazzup_user_sync::handler::App;
-use wazzup_user_sync::inbound::auth::{BasicAuth, SourceCredentials};
-use wazzup_user_sync::secrets::StaticCredentials;
 
 fn event(name: &str) -> lambda_http::Request {
     read_event(
@@ -25,28 +23,20 @@ fn event(name: &str) -> lambda_http::Request {
     .expect("a Lambda HTTP event")
 }
 
-fn with_sources(sources: SourceCredentials) -> wazzup_user_sync::secrets::Credentials {
-    let mut credentials = credentials(API_KEY);
-    credentials.sources = sources;
-    credentials
+/// The native sources' credentials the `events/` files are made with.
+fn local_sources() -> Value {
+    json!({
+        "pipedriveHttpUser": "local-pipedrive",
+        "pipedriveHttpPassword": "local-pipedrive-password",
+        "bitrix24ApplicationToken": "local-bitrix24-token",
+    })
 }
 
-fn local_sources() -> SourceCredentials {
-    SourceCredentials {
-        pipedrive: Some(BasicAuth {
-            user: "local-pipedrive".into(),
-            password: SecretString::from("local-pipedrive-password".to_string()),
-        }),
-        bitrix24_token: Some(SecretString::from("local-bitrix24-token".to_string())),
-        scim_token: None,
-    }
-}
-
-async fn fake_and_app_with(sources: SourceCredentials) -> (WazzupFake, App) {
+async fn fake_and_app_with(sources: Value) -> (WazzupFake, App) {
     let fake = WazzupFake::start(&[API_KEY]).await.unwrap();
     let app = app_with(
         &fake.url(),
-        Arc::new(StaticCredentials::new(with_sources(sources))),
+        Arc::new(StaticCredentials::new(credentials_with(API_KEY, sources))),
     );
     (fake, app)
 }
@@ -211,7 +201,7 @@ async fn bitrix24_with_a_wrong_token_or_type_is_refused() {
 
 #[tokio::test]
 async fn a_source_without_its_credential_is_not_served() {
-    let (fake, app) = fake_and_app_with(SourceCredentials::default()).await;
+    let (fake, app) = fake_and_app_with(json!({})).await;
     for name in ["pipedrive-user-created-v2.json", "bitrix24-onuseradd.json"] {
         let response = app.handle(event(name)).await;
         assert_eq!(response.status(), 404, "{name}");
@@ -227,11 +217,9 @@ async fn a_source_without_its_credential_is_not_served() {
 #[tokio::test]
 async fn a_deployment_with_only_a_source_credential_starts() {
     let fake = WazzupFake::start(&[API_KEY]).await.unwrap();
-    let mut credentials = with_sources(SourceCredentials {
-        bitrix24_token: Some(SecretString::from("t".to_string())),
-        ..Default::default()
-    });
-    credentials.webhook = Default::default();
+    let credentials =
+        parse_secret_value(r#"{"apiKey": "test-api-key", "bitrix24ApplicationToken": "t"}"#)
+            .unwrap();
     let app = app_with(&fake.url(), Arc::new(StaticCredentials::new(credentials)));
     assert!(app.preflight().await.is_ok());
     // The generic webhook, with nothing configured for it, stays closed.

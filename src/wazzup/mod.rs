@@ -23,10 +23,9 @@ pub use error::{InvalidItem, WazzupError};
 pub use retry::{RateLimiter, RetryPolicy};
 
 use crate::domain::User;
-use crate::plan::MAX_PER_REQUEST;
 
-/// The production API.
-pub const DEFAULT_API_URL: &str = "https://api.wazzup24.com";
+/// Wazzup's limit of users in one `POST /v3/users`, and of ids in one `bulk_delete`.
+pub const MAX_PER_REQUEST: usize = 100;
 
 /// A user as `GET /v3/users` lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]

@@ -7,30 +7,36 @@ use std::time::Duration;
 
 use base64::Engine;
 use lambda_http::{Body, Request, Response};
-use secrecy::SecretString;
 use serde_json::{Value, json};
 use url::Url;
 use wazzup_testkit::fake::WazzupFake;
+use wazzup_user_sync::credentials::{
+    CredentialProvider, Credentials, StaticCredentials, parse_secret_value,
+};
 use wazzup_user_sync::domain::PhoneRegion;
 use wazzup_user_sync::handler::{App, Settings};
-use wazzup_user_sync::inbound::auth::{WebhookCredentials, WebhookSecret};
-use wazzup_user_sync::secrets::{CredentialProvider, Credentials, StaticCredentials};
+use wazzup_user_sync::sources::generic::signature::WebhookSecret;
 use wazzup_user_sync::wazzup::{ClientConfig, RetryPolicy, WazzupClient};
 
 pub const API_KEY: &str = "test-api-key";
 pub const TOKEN: &str = "test-webhook-token";
 pub const SIGNING_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
-pub fn credentials(api_key: &str) -> Credentials {
-    Credentials {
-        api_key: SecretString::from(api_key.to_string()),
-        webhook: WebhookCredentials {
-            secrets: vec![WebhookSecret::parse(SIGNING_SECRET).unwrap()],
-            token: Some(SecretString::from(TOKEN.to_string())),
-        },
-        sources: Default::default(),
-        crm: Default::default(),
+/// The API key, the generic webhook's signing secret and token, and `more` fields.
+pub fn credentials_with(api_key: &str, more: Value) -> Credentials {
+    let mut document = json!({
+        "apiKey": api_key,
+        "webhookSecret": SIGNING_SECRET,
+        "webhookToken": TOKEN,
+    });
+    if let (Some(document), Value::Object(more)) = (document.as_object_mut(), more) {
+        document.extend(more);
     }
+    parse_secret_value(&document.to_string()).unwrap()
+}
+
+pub fn credentials(api_key: &str) -> Credentials {
+    credentials_with(api_key, json!({}))
 }
 
 /// Retries fast enough for tests, with the production shape.

@@ -1,14 +1,15 @@
 //! `wazzup-user-sync-local`: the function's main job on a laptop, with no AWS account and no
 //! internet. It starts a local Wazzup fake (unless `WAZZUP_API_URL` points elsewhere), builds
-//! the real handler with credentials from the environment (or local defaults), replays every
-//! event in `events/`, prints what happened, and then serves the handler on
-//! `http://127.0.0.1:9000/` for curl until Ctrl-C.
+//! the real handler with credentials from the environment, else from the local secret
+//! `events/local/secret.json` (the one the event files are made with), replays every event in
+//! `events/`, prints what happened, and then serves the handler on `http://127.0.0.1:9000/`
+//! for curl until Ctrl-C.
 //!
 //! Options: `--replay-only` (exit after the replay), `--no-replay`, `--port N`,
 //! `--events DIR`.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -17,22 +18,14 @@ mod replay;
 use wazzup_testkit::fake::WazzupFake;
 use wazzup_testkit::serve::{local_addr, serve};
 use wazzup_user_sync::config::Config;
+use wazzup_user_sync::credentials::env_name;
 use wazzup_user_sync::domain::mask_phone;
 use wazzup_user_sync::handler::App;
+use wazzup_user_sync::sources::registry;
 use wazzup_user_sync::telemetry;
 
-/// Local defaults, used when the environment does not say otherwise.
-const LOCAL_API_KEY: &str = "local-dev-key";
-const LOCAL_TOKEN: &str = "local-dev-token";
-/// The native sources' credentials for local runs (the `events/` files use them).
-const LOCAL_SOURCE_CREDENTIALS: [(&str, &str); 4] = [
-    ("PIPEDRIVE_HTTP_USER", "local-pipedrive"),
-    ("PIPEDRIVE_HTTP_PASSWORD", "local-pipedrive-password"),
-    ("BITRIX24_APPLICATION_TOKEN", "local-bitrix24-token"),
-    ("SCIM_TOKEN", "local-scim-token"),
-];
-/// A Standard Webhooks secret for local runs only (base64 of "local-dev-signing-secret-32bytes").
-const LOCAL_SIGNING_SECRET: &str = "whsec_bG9jYWwtZGV2LXNpZ25pbmctc2VjcmV0LTMyYnl0ZXM=";
+/// The local secret, in `events/`: the credentials the event files are made with.
+const LOCAL_SECRET: &str = "local/secret.json";
 
 /// The project's `events/` folder, beside this crate's folder.
 fn default_events_dir() -> PathBuf {
@@ -78,6 +71,17 @@ fn options() -> Result<Options, String> {
     Ok(options)
 }
 
+/// The fields of the local secret document, as the text of their environment variables.
+fn local_secret(path: &Path) -> Result<Vec<(String, String)>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let document: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(document
+        .into_iter()
+        .filter_map(|(field, value)| Some((field, value.as_str()?.to_owned())))
+        .collect())
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     telemetry::init_with(std::io::stderr, "warn");
@@ -89,22 +93,21 @@ async fn main() -> ExitCode {
         }
     };
 
-    // The environment wins; local defaults fill the gaps. Secrets Manager is never used here.
+    // The environment wins; the local secret fills the gaps. Secrets Manager is never used.
     let mut vars: HashMap<String, String> = std::env::vars().collect();
     vars.remove("WAZZUP_SECRET_ID");
-    let api_key = vars
-        .entry("WAZZUP_API_KEY".into())
-        .or_insert_with(|| LOCAL_API_KEY.into())
-        .clone();
-    if !vars.contains_key("WEBHOOK_SECRET") && !vars.contains_key("WEBHOOK_TOKEN") {
-        vars.insert("WEBHOOK_TOKEN".into(), LOCAL_TOKEN.into());
-        vars.insert("WEBHOOK_SECRET".into(), LOCAL_SIGNING_SECRET.into());
+    match local_secret(&options.events.join(LOCAL_SECRET)) {
+        Ok(fields) => {
+            for (field, value) in fields {
+                vars.entry(env_name(&field)).or_insert(value);
+            }
+        }
+        Err(message) => {
+            eprintln!("cannot read the local secret: {message}");
+            return ExitCode::FAILURE;
+        }
     }
-    // Every native source is enabled locally, each with its own local credential.
-    for (name, value) in LOCAL_SOURCE_CREDENTIALS {
-        vars.entry(name.to_string())
-            .or_insert_with(|| value.to_string());
-    }
+    let api_key = vars.get("WAZZUP_API_KEY").cloned().unwrap_or_default();
     let fake = if vars.contains_key("WAZZUP_API_URL") {
         None
     } else {
@@ -119,7 +122,8 @@ async fn main() -> ExitCode {
             }
         }
     };
-    let config = match Config::from_vars(|name| vars.get(name).cloned()) {
+    let config = match Config::from_vars(|name| vars.get(name).cloned(), &registry::secret_fields())
+    {
         Ok(config) => config,
         Err(error) => {
             eprintln!("invalid configuration: {error}");

@@ -1,0 +1,198 @@
+//! The command line: global options, the commands, and the parsers of their values.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use url::Url;
+use wazzup_user_sync::config::DEFAULT_API_URL;
+use wazzup_user_sync::domain::PhoneRegion;
+
+const LONG_ABOUT: &str = "\
+Operators' tool for the Wazzup user sync: plan and apply a full sync of Wazzup's users from a \
+file of employees, and list or show Wazzup's users.
+
+The file (CSV with a header id,name,phone; or JSON: an array of {\"id\",\"name\",\"phone\"} or \
+{\"employees\": [...]}) is the complete list of employees. Every row is validated first; one \
+invalid row refuses the whole file. Only users in the scope are ever deleted: --prefix P or \
+SYNC_ID_PREFIX (ids starting with P), or --all or SYNC_MANAGE_ALL=true (every user, said \
+explicitly); one of them is required. A plan deleting more than \
+--max-delete-share (default 10 %) of the managed users is refused unless --force-deletes is \
+given. A plan that would leave more than 1,000 users in Wazzup is refused before any call. \
+`plan` (or `apply --dry-run`) prints the plan and changes nothing.
+
+The key: --key / WAZZUP_API_KEY, or --secret-id / WAZZUP_SECRET_ID to read it from AWS Secrets \
+Manager (region and credentials from the standard AWS configuration). Prefer the environment \
+variable to --key: command lines are visible to other users of the machine.
+
+Exit codes:
+  0  success, including a plan with nothing to change
+  1  unexpected or I/O error (e.g. the file cannot be read)
+  2  usage or configuration error (bad option, no key, no scope)
+  3  refused by a safety rule or invalid input (invalid rows, too many deletions, the user
+     limit, ids outside the scope); nothing was applied
+  4  Wazzup or Secrets Manager failed or refused the key; for apply, what was applied is
+     printed, and running the same command again is safe
+  5  get: Wazzup has no user with this id
+  6  apply finished, but Wazzup refused some employees (listed); the rest was applied";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "wazzup-sync",
+    version,
+    about = "Plan and apply a full sync of Wazzup users from a file; list and show Wazzup users",
+    long_about = LONG_ABOUT
+)]
+pub struct Cli {
+    /// Wazzup API key [wins over --secret-id]
+    #[arg(
+        long,
+        env = "WAZZUP_API_KEY",
+        hide_env_values = true,
+        global = true,
+        value_name = "KEY"
+    )]
+    pub key: Option<String>,
+
+    /// Read the API key from this AWS Secrets Manager secret (name or ARN)
+    #[arg(long, env = "WAZZUP_SECRET_ID", global = true, value_name = "ID")]
+    pub secret_id: Option<String>,
+
+    /// Where Wazzup is
+    #[arg(
+        long,
+        env = "WAZZUP_API_URL",
+        default_value = DEFAULT_API_URL,
+        value_parser = parse_api_url,
+        global = true,
+        value_name = "URL"
+    )]
+    pub api_url: Url,
+
+    /// Timeout of one call to Wazzup, in seconds
+    #[arg(
+        long,
+        env = "WAZZUP_TIMEOUT_SECONDS",
+        default_value_t = 10,
+        value_parser = clap::value_parser!(u64).range(1..=300),
+        global = true,
+        value_name = "SECONDS"
+    )]
+    pub timeout: u64,
+
+    /// Region for phone numbers written without a country code (ISO 3166-1, e.g. RU, US)
+    #[arg(
+        long,
+        env = "DEFAULT_PHONE_REGION",
+        default_value = "RU",
+        value_parser = parse_region,
+        global = true,
+        value_name = "REGION"
+    )]
+    pub region: PhoneRegion,
+
+    /// Machine-readable output: one JSON document on stdout
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// No progress bar and no warnings on stderr (errors are still printed)
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Show what a full sync from a file would change; change nothing
+    Plan(SyncArgs),
+    /// Make Wazzup's users in the scope exactly the employees of a file
+    Apply {
+        #[command(flatten)]
+        sync: SyncArgs,
+        /// Print the plan and change nothing (the same as `plan`)
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// List Wazzup's users (id and name)
+    List,
+    /// Show one Wazzup user, phone included
+    Get {
+        /// The user's id
+        id: String,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct SyncArgs {
+    /// The employees: a .csv or .json file, or - for standard input (with --format)
+    #[arg(short, long, value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// The file's format [default: from the file's extension]
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+
+    /// Manage (and so possibly delete) only Wazzup users whose id starts with this prefix
+    #[arg(long, env = "SYNC_ID_PREFIX", value_name = "PREFIX")]
+    pub prefix: Option<String>,
+
+    /// Manage every Wazzup user: users missing from the file are deleted, whoever added them
+    #[arg(long, env = "SYNC_MANAGE_ALL")]
+    pub all: bool,
+
+    /// Largest share of the managed users one run may delete: 0.10 or 10%
+    #[arg(
+        long,
+        env = "SYNC_MAX_DELETE_SHARE",
+        default_value = "0.10",
+        value_parser = parse_share,
+        value_name = "SHARE"
+    )]
+    pub max_delete_share: f64,
+
+    /// Delete beyond --max-delete-share all the same
+    #[arg(long)]
+    pub force_deletes: bool,
+
+    /// Re-send unchanged employees too (Wazzup's list has no phones, so a changed phone alone
+    /// is not seen)
+    #[arg(long)]
+    pub resend: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Csv,
+    Json,
+}
+
+fn parse_api_url(text: &str) -> Result<Url, String> {
+    Url::parse(text.trim())
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+        .ok_or_else(|| format!("\"{text}\" is not an http(s) URL"))
+}
+
+fn parse_region(text: &str) -> Result<PhoneRegion, String> {
+    text.parse()
+}
+
+fn parse_share(text: &str) -> Result<f64, String> {
+    let trimmed = text.trim();
+    let (number, percent) = match trimmed.strip_suffix('%') {
+        Some(number) => (number.trim(), true),
+        None => (trimmed, false),
+    };
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("\"{text}\" is not a share such as 0.10 or 10%"))?;
+    let value = if percent { value / 100.0 } else { value };
+    if (0.0..=1.0).contains(&value) {
+        Ok(value)
+    } else {
+        Err(format!(
+            "\"{text}\" is not between 0 and 1 (write 0.10 or 10% for ten per cent)"
+        ))
+    }
+}

@@ -1,0 +1,107 @@
+//! Where the API key comes from (`--key` / `WAZZUP_API_KEY`, or an AWS Secrets Manager secret
+//! with `--secret-id` / `WAZZUP_SECRET_ID`), and the service built with it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::ArgMatches;
+use clap::parser::ValueSource;
+use wazzup_user_sync::config::SyncSettings;
+use wazzup_user_sync::credentials::{
+    CredentialProvider, SecretsManagerCredentials, StaticCredentials, parse_secret_value,
+};
+use wazzup_user_sync::service::{ServiceSettings, Session, SyncService};
+use wazzup_user_sync::wazzup::{ClientConfig, WazzupClient};
+
+use crate::args::Cli;
+use crate::failure::{Failure, exit, secret_failure};
+
+/// How long a secret read from Secrets Manager is trusted within one run.
+const SECRET_TTL: Duration = Duration::from_secs(300);
+
+/// Where the key comes from.
+pub enum KeySource {
+    Key(String),
+    Secret(String),
+}
+
+fn from_command_line(matches: &ArgMatches, id: &str) -> bool {
+    let on_line = |m: &ArgMatches| m.value_source(id) == Some(ValueSource::CommandLine);
+    on_line(matches) || matches.subcommand().is_some_and(|(_, sub)| on_line(sub))
+}
+
+pub fn key_source(cli: &Cli, matches: &ArgMatches) -> Result<KeySource, Failure> {
+    let key = cli.key.as_deref().map(str::trim).filter(|k| !k.is_empty());
+    let secret = cli
+        .secret_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+    match (key, secret) {
+        (Some(key), Some(secret)) => {
+            if from_command_line(matches, "secret_id") && !from_command_line(matches, "key") {
+                Ok(KeySource::Secret(secret.to_owned()))
+            } else {
+                Ok(KeySource::Key(key.to_owned()))
+            }
+        }
+        (Some(key), None) => Ok(KeySource::Key(key.to_owned())),
+        (None, Some(secret)) => Ok(KeySource::Secret(secret.to_owned())),
+        (None, None) => Err(Failure::new(
+            exit::USAGE,
+            "NO_API_KEY",
+            "no Wazzup API key: set WAZZUP_API_KEY (or pass --key), or name the AWS Secrets \
+             Manager secret holding it with WAZZUP_SECRET_ID (or --secret-id)",
+        )),
+    }
+}
+
+/// The service, talking to Wazzup with the key from where the command line says.
+pub struct Remote {
+    pub service: SyncService,
+}
+
+impl Remote {
+    /// Connects with the full sync's fences in `sync` (`None` for `list` and `get`).
+    pub async fn connect(
+        cli: &Cli,
+        source: KeySource,
+        sync: Option<SyncSettings>,
+    ) -> Result<Self, Failure> {
+        let mut config = ClientConfig::new(cli.api_url.clone());
+        config.request_timeout = Duration::from_secs(cli.timeout);
+        let client = WazzupClient::new(config)
+            .map_err(|e| Failure::new(exit::ERROR, "INTERNAL", e.to_string()))?;
+        let provider: Arc<dyn CredentialProvider> = match source {
+            KeySource::Key(key) => {
+                let credentials = parse_secret_value(&key).map_err(|e| {
+                    Failure::new(
+                        exit::USAGE,
+                        "INVALID_API_KEY",
+                        format!("--key / WAZZUP_API_KEY: {e}"),
+                    )
+                })?;
+                Arc::new(StaticCredentials::new(credentials))
+            }
+            KeySource::Secret(id) => {
+                let sdk = SecretsManagerCredentials::client_from_environment().await;
+                Arc::new(SecretsManagerCredentials::new(sdk, id, SECRET_TTL))
+            }
+        };
+        let settings = ServiceSettings {
+            phone_region: cli.region,
+            sync,
+        };
+        Ok(Self {
+            service: SyncService::new(client, provider, settings),
+        })
+    }
+
+    /// A session with the key as it is now.
+    pub async fn session(&self) -> Result<Session<'_>, Failure> {
+        self.service
+            .session(None)
+            .await
+            .map_err(|e| secret_failure(&e))
+    }
+}

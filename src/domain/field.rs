@@ -1,0 +1,118 @@
+//! A user's id and name: trimmed, non-empty, at most [`MAX_FIELD_CHARS`] characters, no
+//! control characters. Only valid values can be held ("parse, don't validate").
+
+use std::fmt;
+
+/// Wazzup's limit for `id` and `name`, counted in characters (not bytes).
+pub const MAX_FIELD_CHARS: usize = 200;
+
+/// Why a field was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FieldError {
+    #[error("{field} is missing")]
+    Missing { field: &'static str },
+    #[error("{field} is empty")]
+    Empty { field: &'static str },
+    #[error("{field} is {chars} characters long; at most {max} are allowed", max = MAX_FIELD_CHARS)]
+    TooLong { field: &'static str, chars: usize },
+    #[error("{field} contains control characters")]
+    ControlCharacters { field: &'static str },
+}
+
+impl FieldError {
+    /// A stable machine-readable code for API answers.
+    pub fn code(&self) -> &'static str {
+        match self {
+            FieldError::Missing { .. } => "MISSING_FIELD",
+            FieldError::Empty { .. } => "EMPTY_FIELD",
+            FieldError::TooLong { .. } => "FIELD_TOO_LONG",
+            FieldError::ControlCharacters { .. } => "INVALID_CHARACTERS",
+        }
+    }
+}
+
+fn parse_text(field: &'static str, raw: &str) -> Result<String, FieldError> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        return Err(FieldError::Empty { field });
+    }
+    let chars = trimmed.chars().count();
+    if chars > MAX_FIELD_CHARS {
+        return Err(FieldError::TooLong { field, chars });
+    }
+    if trimmed.chars().any(char::is_control) {
+        return Err(FieldError::ControlCharacters { field });
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// The employee's identifier in the CRM, which is the user's id in Wazzup.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(transparent)]
+pub struct UserId(String);
+
+impl UserId {
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        parse_text("id", raw).map(Self)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The employee's display name in Wazzup.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(transparent)]
+pub struct UserName(String);
+
+impl UserName {
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        parse_text("name", raw).map(Self)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_and_names_are_trimmed_and_must_not_be_empty() {
+        assert_eq!(UserId::parse("  emp-1 ").unwrap().as_str(), "emp-1");
+        assert_eq!(UserId::parse("   "), Err(FieldError::Empty { field: "id" }));
+        assert_eq!(UserName::parse("").unwrap_err().code(), "EMPTY_FIELD");
+    }
+
+    #[test]
+    fn length_limit_counts_characters_not_bytes() {
+        // 200 Cyrillic letters are 400 bytes but exactly at the limit.
+        let at_limit = "Я".repeat(200);
+        assert_eq!(UserName::parse(&at_limit).unwrap().as_str(), at_limit);
+        let over = "Я".repeat(201);
+        assert_eq!(
+            UserName::parse(&over),
+            Err(FieldError::TooLong {
+                field: "name",
+                chars: 201
+            })
+        );
+    }
+
+    #[test]
+    fn control_characters_are_refused() {
+        assert_eq!(
+            UserName::parse("Alex\u{0}Salesman").unwrap_err().code(),
+            "INVALID_CHARACTERS"
+        );
+    }
+}

@@ -1,0 +1,137 @@
+//! Phone numbers as people write them, read into Wazzup's digits-only international form, and
+//! masked for logs.
+
+use std::fmt;
+use std::str::FromStr;
+
+use rlibphonenumber::{PhoneNumber, PhoneNumberFormat, Region};
+
+/// Why a phone number was not used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PhoneError {
+    #[error("phone could not be read as a phone number")]
+    Unparseable,
+    #[error("phone is not a valid number")]
+    Invalid,
+}
+
+/// A valid phone number in Wazzup's form: the international number, digits only
+/// (`+7 (926) 333-45-67` becomes `79263334567`).
+#[derive(Clone, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(transparent)]
+pub struct Phone(String);
+
+impl Phone {
+    /// Parses a phone as people write it. Numbers without a leading `+` (or `00`-style
+    /// international prefix) are read as national numbers of `default_region`.
+    pub fn parse(raw: &str, default_region: Region) -> Result<Self, PhoneError> {
+        let number =
+            PhoneNumber::parse(raw, Some(default_region)).map_err(|_| PhoneError::Unparseable)?;
+        if !number.is_valid() {
+            return Err(PhoneError::Invalid);
+        }
+        let e164 = number.format_as(PhoneNumberFormat::E164);
+        let digits: String = e164.chars().filter(char::is_ascii_digit).collect();
+        Ok(Self(digits))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The number with all but its first two and last two digits hidden, for logs and
+    /// messages: `79263334567` becomes `79*******67`.
+    pub fn masked(&self) -> String {
+        mask_phone(&self.0)
+    }
+}
+
+/// Masks any phone-like text so that it can be logged: only the first two and last two
+/// characters survive, and short input is hidden whole.
+pub fn mask_phone(raw: &str) -> String {
+    let chars: Vec<char> = raw.chars().collect();
+    if chars.len() <= 6 {
+        return "*".repeat(chars.len());
+    }
+    let n = chars.len();
+    chars
+        .iter()
+        .enumerate()
+        .map(|(i, c)| if i < 2 || i >= n - 2 { *c } else { '*' })
+        .collect()
+}
+
+impl fmt::Debug for Phone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Phone({})", self.masked())
+    }
+}
+
+/// The phone region used for numbers written without a country code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PhoneRegion(pub Region);
+
+impl FromStr for PhoneRegion {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let upper = s.trim().to_ascii_uppercase();
+        Region::from_str(&upper)
+            .map(PhoneRegion)
+            .map_err(|_| format!("'{s}' is not an ISO 3166-1 alpha-2 region code such as RU or US"))
+    }
+}
+
+impl Default for PhoneRegion {
+    fn default() -> Self {
+        PhoneRegion(Region::RU)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phones_become_wazzup_digits() {
+        let ru = PhoneRegion::default().0;
+        for (raw, want) in [
+            ("+7 (926) 333-45-67", "79263334567"),
+            ("8 (926) 123-45-67", "79261234567"),
+            ("89261234567", "79261234567"),
+            ("+7 495 555-35-35", "74955553535"),
+            ("8-800-555-35-35", "78005553535"),
+            ("+44 20 7183 8750", "442071838750"),
+            ("+1 (202) 456-1111", "12024561111"),
+        ] {
+            assert_eq!(Phone::parse(raw, ru).unwrap().as_str(), want, "{raw}");
+        }
+    }
+
+    #[test]
+    fn default_region_decides_numbers_without_country_code() {
+        let us = "us".parse::<PhoneRegion>().unwrap().0;
+        assert_eq!(
+            Phone::parse("(202) 456-1111", us).unwrap().as_str(),
+            "12024561111"
+        );
+        assert!("Narnia".parse::<PhoneRegion>().is_err());
+    }
+
+    #[test]
+    fn nonsense_phones_are_refused() {
+        let ru = PhoneRegion::default().0;
+        assert_eq!(Phone::parse("12", ru), Err(PhoneError::Invalid));
+        assert_eq!(Phone::parse("12345", ru), Err(PhoneError::Invalid));
+        assert!(Phone::parse("call me", ru).is_err());
+        assert!(Phone::parse("", ru).is_err());
+    }
+
+    #[test]
+    fn masked_phones_hide_the_middle() {
+        let phone = Phone::parse("+7 (926) 333-45-67", Region::RU).unwrap();
+        assert_eq!(phone.masked(), "79*******67");
+        assert_eq!(format!("{phone:?}"), "Phone(79*******67)");
+        assert_eq!(mask_phone("12345"), "*****");
+    }
+}

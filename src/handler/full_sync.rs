@@ -1,0 +1,155 @@
+//! `POST /sync`: a full sync of the complete employee list in the body,
+//! `{"employees": [...], "dryRun": bool, "forceDeletes": bool, "resend": bool}`, authenticated
+//! like the generic webhook. The service checks the list, plans within the deployment's fences
+//! and applies; the answer is its report.
+
+use http::StatusCode;
+use lambda_http::{Body, Response};
+use serde_json::{Value, json};
+use tokio::time::Instant;
+
+use super::App;
+use super::request::check_post;
+use super::response::{
+    apply_failure, credentials_unavailable, error_response, json_response, refusal_response,
+};
+use crate::domain::{EmployeeRow, Summary};
+use crate::service::{FullSyncError, FullSyncReport, FullSyncRequest};
+use crate::sources::contract::Inbound;
+use crate::sources::generic::authenticate_request;
+
+/// The body of `POST /sync`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SyncBody {
+    employees: Vec<EmployeeRow>,
+    #[serde(default)]
+    dry_run: bool,
+    #[serde(default)]
+    force_deletes: bool,
+    /// Re-send unchanged employees too (Wazzup's list has no phones, so a changed phone alone
+    /// is not seen).
+    #[serde(default)]
+    resend: bool,
+}
+
+pub async fn serve(
+    app: &App,
+    request: &Inbound<'_>,
+    request_id: &str,
+    deadline: Option<Instant>,
+) -> Response<Body> {
+    if let Some(response) = check_post(
+        &request.parts.method,
+        request.body,
+        app.settings.max_body_bytes,
+    ) {
+        return response;
+    }
+    let credentials = match app.service.credentials().current().await {
+        Ok(credentials) => credentials,
+        Err(error) => return credentials_unavailable(&error),
+    };
+    if let Err(refusal) = authenticate_request(request, &credentials.fields, &app.source_settings())
+    {
+        return refusal_response(refusal);
+    }
+    if app.settings.sync.is_none() {
+        return failure(FullSyncError::NotEnabled, request_id);
+    }
+    if !request.is_json() {
+        return error_response(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "the body must be JSON, sent with Content-Type: application/json",
+            None,
+        );
+    }
+    let body: SyncBody = match serde_json::from_slice(request.body) {
+        Ok(parsed) => parsed,
+        Err(error) => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                "MALFORMED_BODY",
+                format!(
+                    "expected {{\"employees\": [{{\"id\", \"name\", \"phone\"}}], \"dryRun\": bool}}: {error}"
+                ),
+                None,
+            );
+        }
+    };
+    let sync_request = FullSyncRequest {
+        dry_run: body.dry_run,
+        force_deletes: body.force_deletes,
+        resend: body.resend,
+    };
+    let roster = match app.service.roster(body.employees.into_iter().enumerate()) {
+        Ok(roster) => roster,
+        Err(error) => return failure(error, request_id),
+    };
+    let mut session = app.service.session_with(credentials, deadline);
+    match app
+        .service
+        .full_sync(&mut session, &roster, sync_request)
+        .await
+    {
+        Ok(report) => {
+            let status = if report.dry_run {
+                "planned"
+            } else if report.plan.is_noop() {
+                "unchanged"
+            } else {
+                "applied"
+            };
+            json_response(StatusCode::OK, &report_body(&report, status, request_id))
+        }
+        Err(error) => failure(error, request_id),
+    }
+}
+
+/// The report as the answer's JSON, with a status word and the request id.
+fn report_body(report: &FullSyncReport, status: &str, request_id: &str) -> Value {
+    let mut body = serde_json::to_value(report).unwrap_or_else(|_| json!({}));
+    body["status"] = json!(status);
+    body["requestId"] = json!(request_id);
+    body
+}
+
+fn failure(error: FullSyncError, request_id: &str) -> Response<Body> {
+    match error {
+        FullSyncError::NotEnabled => error_response(
+            StatusCode::NOT_FOUND,
+            "SYNC_NOT_ENABLED",
+            "the full sync is off: set SYNC_ID_PREFIX (the ids it manages) or SYNC_MANAGE_ALL=true",
+            None,
+        ),
+        FullSyncError::InvalidEmployees(invalid) => error_response(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "INVALID_EMPLOYEES",
+            "the list has invalid employees; nothing was applied, since an employee left out of \
+             a full sync would be deleted",
+            Some(json!({
+                "rejected": invalid.problems.iter().map(|p| p.to_rejection()).collect::<Vec<_>>(),
+                "requestId": request_id,
+            })),
+        ),
+        FullSyncError::Plan(error) => error_response(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "SYNC_REFUSED",
+            format!("{error}; nothing was applied"),
+            Some(json!({ "requestId": request_id })),
+        ),
+        FullSyncError::List(error) => apply_failure(&error, &Summary::default(), request_id),
+        FullSyncError::Apply { report, error } => {
+            let mut response = apply_failure(&error, &report.applied, request_id);
+            if let Body::Text(text) = response.body()
+                && let Ok(mut value) = serde_json::from_str::<Value>(text)
+            {
+                let mut body = report_body(&report, "failed", request_id);
+                value["plan"] = body["plan"].take();
+                *response.body_mut() = Body::Text(value.to_string());
+            }
+            response
+        }
+    }
+}

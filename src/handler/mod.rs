@@ -1,0 +1,187 @@
+//! The HTTP entry point: one request in (Function URL or API Gateway), one answer out. It
+//! routes the request ([`routes`]), checks its method and size ([`request`]), lets the source
+//! authenticate and parse it, hands the result to the service, and renders the service's
+//! report as JSON ([`response`]). The workflows: a source's webhook ([`webhook`]), the full
+//! sync `POST /sync` ([`full_sync`]), and a source's own protocol such as SCIM ([`protocol`]).
+//!
+//! | status | when |
+//! |---|---|
+//! | 200 | processed; the summary lists upserted, deleted, already absent, rejected, warnings |
+//! | 400 | the body is not JSON or not in the source's format |
+//! | 401 | missing or wrong credentials; Wazzup is not called |
+//! | 404 / 405 | no such endpoint, or not enabled / another method than `POST` |
+//! | 413 | the body is larger than `MAX_BODY_BYTES` |
+//! | 415 | the body is not of the source's media type |
+//! | 422 | nothing valid was left, or Wazzup refused the data |
+//! | 503 | a retry later can succeed: Wazzup or Secrets Manager unavailable, key refused |
+
+mod full_sync;
+mod protocol;
+mod request;
+mod response;
+mod routes;
+mod webhook;
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use lambda_http::{Body, Request, RequestExt, Response};
+use tracing::Instrument;
+
+use crate::config::{Config, SecretSource, SyncSettings};
+use crate::credentials::{
+    CredentialProvider, SecretError, SecretsManagerCredentials, StaticCredentials,
+};
+use crate::deadline::deadline_instant;
+use crate::domain::PhoneRegion;
+use crate::service::{ServiceSettings, SyncService};
+use crate::sources::contract::SourceSettings;
+use crate::sources::registry;
+use crate::wazzup::{ClientConfig, WazzupClient, WazzupError};
+
+/// Settings the handler needs on every request.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub allow_unauthenticated: bool,
+    pub max_body_bytes: usize,
+    pub phone_region: PhoneRegion,
+    /// The full sync's fences; `None` keeps `POST /sync` off.
+    pub sync: Option<SyncSettings>,
+}
+
+impl From<&Config> for Settings {
+    fn from(config: &Config) -> Self {
+        Self {
+            allow_unauthenticated: config.allow_unauthenticated,
+            max_body_bytes: config.max_body_bytes,
+            phone_region: config.phone_region,
+            sync: config.sync.clone(),
+        }
+    }
+}
+
+/// Why the function cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Wazzup(#[from] WazzupError),
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    #[error(
+        "the secret has no caller credential (one of {}): callers could not be authenticated. \
+         Add one, or set ALLOW_UNAUTHENTICATED=true explicitly",
+        registry::credential_names()
+    )]
+    NoWebhookCredentials,
+}
+
+/// The Wazzup client and the credential provider a configuration asks for, built once per
+/// container (the other entry points build theirs the same way).
+pub async fn service_from_config(
+    config: &Config,
+    settings: ServiceSettings,
+) -> Result<SyncService, StartupError> {
+    let mut client_config = ClientConfig::new(config.wazzup_api_url.clone());
+    client_config.request_timeout = config.wazzup_timeout;
+    let wazzup = WazzupClient::new(client_config)?;
+    let provider: Arc<dyn CredentialProvider> = match &config.secret_source {
+        SecretSource::Environment(credentials) => Arc::new(StaticCredentials::checked(
+            credentials.clone(),
+            registry::check_secrets,
+        )?),
+        SecretSource::SecretsManager { secret_id, ttl } => {
+            let client = SecretsManagerCredentials::client_from_environment().await;
+            Arc::new(
+                SecretsManagerCredentials::new(client, secret_id.clone(), *ttl)
+                    .with_check(registry::check_secrets),
+            )
+        }
+    };
+    Ok(SyncService::new(wazzup, provider, settings))
+}
+
+/// The HTTP function: its settings and the service, built once per container and shared by
+/// every request.
+pub struct App {
+    settings: Settings,
+    service: SyncService,
+}
+
+impl App {
+    pub fn new(
+        settings: Settings,
+        provider: Arc<dyn CredentialProvider>,
+        wazzup: WazzupClient,
+    ) -> Self {
+        let service = SyncService::new(wazzup, provider, service_settings(&settings));
+        Self { settings, service }
+    }
+
+    /// Builds the function from its configuration and checks, once, that callers can be
+    /// authenticated. An unreachable Secrets Manager is not fatal here: requests answer 503
+    /// until it is back.
+    pub async fn from_config(config: &Config) -> Result<Self, StartupError> {
+        let settings = Settings::from(config);
+        let service = service_from_config(config, service_settings(&settings)).await?;
+        let app = Self { settings, service };
+        app.preflight().await?;
+        Ok(app)
+    }
+
+    /// Reads the credentials once, so that a secret without any caller credential stops the
+    /// function at start rather than on the first call.
+    pub async fn preflight(&self) -> Result<(), StartupError> {
+        match self.service.credentials().current().await {
+            Ok(credentials) => {
+                if registry::any_enabled(&credentials.fields) || self.settings.allow_unauthenticated
+                {
+                    Ok(())
+                } else {
+                    Err(StartupError::NoWebhookCredentials)
+                }
+            }
+            Err(SecretError::Unavailable(reason)) => {
+                tracing::warn!(%reason, "Secrets Manager unreachable at start; requests will answer 503 until it is back");
+                Ok(())
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// Handles one request. Never fails: every outcome is an answer.
+    pub async fn handle(&self, request: Request) -> Response<Body> {
+        let context = request.lambda_context_ref();
+        let request_id = context
+            .map(|c| c.request_id.clone())
+            .filter(|id| !id.is_empty())
+            .unwrap_or_else(|| format!("local-{:016x}", fastrand::u64(..)));
+        let deadline_ms = context.map(|c| c.deadline);
+        let deadline = deadline_ms.and_then(|ms| deadline_instant(ms, SystemTime::now()));
+        let span = tracing::info_span!("request", request_id = %request_id);
+        async {
+            if let Some(deadline_ms) = deadline_ms {
+                tracing::debug!(deadline_ms, "invocation deadline");
+            }
+            let response = routes::route(self, request, &request_id, deadline).await;
+            tracing::info!(status = response.status().as_u16(), "request answered");
+            response
+        }
+        .instrument(span)
+        .await
+    }
+
+    fn source_settings(&self) -> SourceSettings {
+        SourceSettings {
+            phone_region: self.settings.phone_region,
+            allow_unauthenticated: self.settings.allow_unauthenticated,
+            max_body_bytes: self.settings.max_body_bytes,
+        }
+    }
+}
+
+fn service_settings(settings: &Settings) -> ServiceSettings {
+    ServiceSettings {
+        phone_region: settings.phone_region,
+        sync: settings.sync.clone(),
+    }
+}

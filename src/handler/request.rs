@@ -1,0 +1,54 @@
+//! The checks every `POST` passes before a source sees it, and the request as a source sees it.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use http::{HeaderValue, Method, StatusCode, header};
+use lambda_http::{Body, Request, RequestExt, Response};
+
+use super::response::error_response;
+
+/// The path as the caller sent it (API Gateway's stage prefix removed).
+pub fn path_of(request: &Request) -> String {
+    let raw_path = request.raw_http_path();
+    if raw_path.is_empty() {
+        request.uri().path().to_owned()
+    } else {
+        raw_path.to_owned()
+    }
+}
+
+/// The current Unix time in seconds.
+pub fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// The 405 or 413 to answer, unless `method` is `POST` and the body within `max_body_bytes`.
+pub fn check_post(method: &Method, body: &[u8], max_body_bytes: usize) -> Option<Response<Body>> {
+    if method != Method::POST {
+        let mut response = error_response(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "METHOD_NOT_ALLOWED",
+            format!("{method} is not allowed here; use POST"),
+            None,
+        );
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return Some(response);
+    }
+    if body.len() > max_body_bytes {
+        return Some(error_response(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "PAYLOAD_TOO_LARGE",
+            format!(
+                "the body is {} bytes; at most {max_body_bytes} are accepted, so split it",
+                body.len()
+            ),
+            None,
+        ));
+    }
+    None
+}

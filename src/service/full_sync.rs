@@ -1,0 +1,186 @@
+//! Running a full sync: check the complete employee list, read Wazzup's users, plan within the
+//! deployment's fences, and apply (deletions first), or stop at the plan for a dry run.
+
+use serde::{Serialize, Serializer};
+
+use super::SyncService;
+use super::session::{ApplyError, Progress, Session};
+use crate::domain::{EmployeeRow, InvalidRoster, Roster, Summary, Warning};
+use crate::plan::{FullPlan, PlanError, Policy, plan_full_sync};
+use crate::wazzup::ListedUser;
+
+/// What the caller asks of one full sync.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FullSyncRequest {
+    /// Plan only; change nothing.
+    pub dry_run: bool,
+    /// Delete beyond the deployment's largest deletion share.
+    pub force_deletes: bool,
+    /// Re-send unchanged employees too (Wazzup's list has no phones, so a changed phone alone
+    /// is not seen otherwise).
+    pub resend: bool,
+}
+
+/// What a full sync planned and did.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FullSyncReport {
+    pub dry_run: bool,
+    #[serde(serialize_with = "plan_ids")]
+    pub plan: FullPlan,
+    /// What was applied (nothing for a dry run or a plan with nothing to do).
+    pub applied: Summary,
+    /// Phones of the roster left out because they are not valid numbers.
+    pub warnings: Vec<Warning>,
+}
+
+/// The plan as ids: `{"create": [...], "update": [...], "delete": [...], "unchanged": n,
+/// "unmanaged": n}`.
+fn plan_ids<S: Serializer>(plan: &FullPlan, serializer: S) -> Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    struct Ids<'a> {
+        create: Vec<&'a str>,
+        update: Vec<&'a str>,
+        delete: Vec<&'a str>,
+        unchanged: usize,
+        unmanaged: usize,
+    }
+    Ids {
+        create: plan.create.iter().map(|u| u.id.as_str()).collect(),
+        update: plan.update.iter().map(|u| u.id.as_str()).collect(),
+        delete: plan.delete.iter().map(|id| id.as_str()).collect(),
+        unchanged: plan.unchanged.len(),
+        unmanaged: plan.unmanaged,
+    }
+    .serialize(serializer)
+}
+
+/// Why a full sync stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum FullSyncError {
+    /// No scope is configured: the full sync is off.
+    #[error("the full sync is off: set SYNC_ID_PREFIX or SYNC_MANAGE_ALL=true")]
+    NotEnabled,
+    /// The list is not a complete, valid roster: nothing was read or applied.
+    #[error("the employee list has {} invalid employees; nothing was applied", .0.problems.len())]
+    InvalidEmployees(InvalidRoster),
+    /// Wazzup's list could not be read: nothing was planned or applied.
+    #[error("could not read Wazzup's users: {0}")]
+    List(ApplyError),
+    /// The plan broke a rule: nothing was applied.
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    /// Applying stopped part-way; the report says what was done. Running again is safe.
+    #[error("applying the plan stopped: {error}")]
+    Apply {
+        report: Box<FullSyncReport>,
+        error: ApplyError,
+    },
+}
+
+impl SyncService {
+    /// Checks a complete employee list against the deployment's scope.
+    pub fn roster(
+        &self,
+        rows: impl IntoIterator<Item = (usize, EmployeeRow)>,
+    ) -> Result<Roster, FullSyncError> {
+        let sync = self
+            .settings
+            .sync
+            .as_ref()
+            .ok_or(FullSyncError::NotEnabled)?;
+        Roster::parse(rows, &sync.scope, self.settings.phone_region)
+            .map_err(FullSyncError::InvalidEmployees)
+    }
+
+    /// The rules a full sync asked for with `request` must respect here.
+    fn policy(&self, request: FullSyncRequest) -> Result<Policy, FullSyncError> {
+        let sync = self
+            .settings
+            .sync
+            .as_ref()
+            .ok_or(FullSyncError::NotEnabled)?;
+        let mut policy = Policy::new(sync.scope.clone());
+        policy.max_delete_share = sync.max_delete_share;
+        policy.force_deletes = request.force_deletes;
+        policy.force_resend = request.resend;
+        Ok(policy)
+    }
+
+    /// Reads Wazzup's users and plans the full sync of `roster`; returns the plan and the
+    /// users it was planned against.
+    pub async fn plan_full_sync(
+        &self,
+        session: &mut Session<'_>,
+        roster: &Roster,
+        request: FullSyncRequest,
+    ) -> Result<(FullPlan, Vec<ListedUser>), FullSyncError> {
+        let policy = self.policy(request)?;
+        let current = session.list_users().await.map_err(FullSyncError::List)?;
+        let mut plan = plan_full_sync(roster, &current, &policy)?;
+        // Wazzup lists its users by name; ids in order read (and diff) better.
+        plan.delete.sort();
+        tracing::info!(
+            create = plan.create.len(),
+            update = plan.update.len(),
+            delete = plan.delete.len(),
+            unchanged = plan.unchanged.len(),
+            unmanaged = plan.unmanaged,
+            dry_run = request.dry_run,
+            "full sync planned"
+        );
+        Ok((plan, current))
+    }
+
+    /// Applies a planned full sync: deletions first, then creations and updates, 100 a call.
+    pub async fn apply_full_plan(
+        &self,
+        session: &mut Session<'_>,
+        plan: &FullPlan,
+        progress: &mut (dyn Progress + Send),
+    ) -> Result<Summary, (Summary, ApplyError)> {
+        let mut summary = Summary::default();
+        match session
+            .apply_with(&plan.to_plan(), &mut summary, progress)
+            .await
+        {
+            Ok(()) => Ok(summary),
+            Err(error) => Err((summary, error)),
+        }
+    }
+
+    /// Plans the full sync of `roster` and applies it, unless it is a dry run.
+    pub async fn full_sync(
+        &self,
+        session: &mut Session<'_>,
+        roster: &Roster,
+        request: FullSyncRequest,
+    ) -> Result<FullSyncReport, FullSyncError> {
+        let (plan, _) = self.plan_full_sync(session, roster, request).await?;
+        let mut report = FullSyncReport {
+            dry_run: request.dry_run,
+            plan,
+            applied: Summary::default(),
+            warnings: roster.warnings().to_vec(),
+        };
+        if request.dry_run || report.plan.is_noop() {
+            return Ok(report);
+        }
+        match self
+            .apply_full_plan(session, &report.plan, &mut super::Quiet)
+            .await
+        {
+            Ok(summary) => {
+                report.applied = summary;
+                Ok(report)
+            }
+            Err((summary, error)) => {
+                report.applied = summary;
+                Err(FullSyncError::Apply {
+                    report: Box::new(report),
+                    error,
+                })
+            }
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! The application service: every write to Wazzup goes through here. The entry points (HTTP,
+//! scheduled, CLI) hand it what their callers asked for: a batch of events to apply
+//! ([`batch`]), a complete roster to reconcile ([`full_sync`]), or, through a [`Session`], the
+//! single-user reads and writes of SCIM. It plans with [`crate::plan`] and calls Wazzup
+//! through [`crate::wazzup`]; it returns plain reports and knows nothing of how they are shown.
+
+mod batch;
+mod full_sync;
+mod session;
+
+pub use batch::{BatchOutcome, BatchReport};
+pub use full_sync::{FullSyncError, FullSyncReport, FullSyncRequest};
+pub use session::{ApplyError, Progress, Quiet, Session};
+
+use std::sync::Arc;
+
+use tokio::time::Instant;
+
+use crate::config::SyncSettings;
+use crate::credentials::{CredentialProvider, Credentials, SecretError};
+use crate::domain::PhoneRegion;
+use crate::wazzup::WazzupClient;
+
+/// What the service needs to know of the deployment.
+#[derive(Debug, Clone)]
+pub struct ServiceSettings {
+    /// The region for phone numbers written without a country code.
+    pub phone_region: PhoneRegion,
+    /// The full sync's fences; `None` keeps the full sync off.
+    pub sync: Option<SyncSettings>,
+}
+
+/// The service: the Wazzup client and the credentials, built once per container.
+pub struct SyncService {
+    wazzup: WazzupClient,
+    credentials: Arc<dyn CredentialProvider>,
+    settings: ServiceSettings,
+}
+
+impl SyncService {
+    pub fn new(
+        wazzup: WazzupClient,
+        credentials: Arc<dyn CredentialProvider>,
+        settings: ServiceSettings,
+    ) -> Self {
+        Self {
+            wazzup,
+            credentials,
+            settings,
+        }
+    }
+
+    pub fn settings(&self) -> &ServiceSettings {
+        &self.settings
+    }
+
+    /// Where the credentials come from (the entry points authenticate callers with them).
+    pub fn credentials(&self) -> &dyn CredentialProvider {
+        self.credentials.as_ref()
+    }
+
+    /// A session with the credentials as they are now.
+    pub async fn session(&self, deadline: Option<Instant>) -> Result<Session<'_>, SecretError> {
+        let credentials = self.credentials.current().await?;
+        Ok(self.session_with(credentials, deadline))
+    }
+
+    /// A session with credentials the caller already holds.
+    pub fn session_with(
+        &self,
+        credentials: Arc<Credentials>,
+        deadline: Option<Instant>,
+    ) -> Session<'_> {
+        Session::new(
+            &self.wazzup,
+            self.credentials.as_ref(),
+            credentials,
+            deadline,
+        )
+    }
+}

@@ -1,0 +1,331 @@
+//! One request's conversation with Wazzup: the plan's calls in order, one refresh of the secret
+//! when Wazzup refuses the key, and the per-user refusals (`DUPLICATE_PHONE_NUMBER`,
+//! `INVALID_USERS_DATA`) split off so the rest of the batch still goes through. Neither refusal
+//! is retried as it was.
+
+use std::sync::Arc;
+
+use tokio::time::Instant;
+
+use crate::credentials::{CredentialProvider, Credentials, SecretError};
+use crate::domain::{IndexedEvent, Rejection, Summary, SyncEvent, User, mask_phone};
+use crate::plan::{Plan, Step};
+use crate::wazzup::{DeleteOutcome, ListedUser, RemoteUser, WazzupClient, WazzupError};
+
+/// Why applying stopped before the end of the plan.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error(transparent)]
+    Wazzup(#[from] WazzupError),
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+}
+
+/// Follows a plan's progress, step by step (the CLI's progress bar).
+pub trait Progress: Send {
+    /// A call is about to be sent.
+    fn starting(&mut self, _step: &Step<'_>) {}
+    /// A call is done (its users applied or refused).
+    fn finished(&mut self, _step: &Step<'_>) {}
+}
+
+/// No one follows.
+pub struct Quiet;
+
+impl Progress for Quiet {}
+
+/// Applies plans and reads users for one request, with the credentials of that request. On an
+/// error, the ids not yet applied are in `summary.not_applied`.
+pub struct Session<'a> {
+    wazzup: &'a WazzupClient,
+    provider: &'a dyn CredentialProvider,
+    deadline: Option<Instant>,
+    credentials: Arc<Credentials>,
+    refreshed: bool,
+}
+
+impl<'a> Session<'a> {
+    pub(super) fn new(
+        wazzup: &'a WazzupClient,
+        provider: &'a dyn CredentialProvider,
+        credentials: Arc<Credentials>,
+        deadline: Option<Instant>,
+    ) -> Self {
+        Self {
+            wazzup,
+            provider,
+            deadline,
+            credentials,
+            refreshed: false,
+        }
+    }
+
+    /// The credentials this session uses now.
+    pub fn credentials(&self) -> &Credentials {
+        &self.credentials
+    }
+
+    /// After a 401, fetch the secret again once per request and say whether to try again.
+    async fn after_unauthorized(&mut self) -> Result<(), ApplyError> {
+        if self.refreshed {
+            return Err(WazzupError::Unauthorized.into());
+        }
+        self.refreshed = true;
+        self.credentials = self.provider.refresh(Arc::clone(&self.credentials)).await?;
+        Ok(())
+    }
+
+    /// Applies `plan`, recording each outcome in `summary`.
+    pub async fn apply(&mut self, plan: &Plan, summary: &mut Summary) -> Result<(), ApplyError> {
+        self.apply_with(plan, summary, &mut Quiet).await
+    }
+
+    /// Applies `plan`, telling `progress` of every call.
+    pub async fn apply_with(
+        &mut self,
+        plan: &Plan,
+        summary: &mut Summary,
+        progress: &mut (dyn Progress + Send),
+    ) -> Result<(), ApplyError> {
+        let steps = plan.steps();
+        for (position, step) in steps.iter().enumerate() {
+            progress.starting(step);
+            let before = (
+                summary.upserted.len(),
+                summary.deleted.len(),
+                summary.already_absent.len(),
+                summary.rejected.len(),
+            );
+            if let Err(error) = self.apply_step(*step, summary).await {
+                // What the failed step itself applied or refused is accounted for; the rest of
+                // it, and every later step, was not applied.
+                let done: std::collections::HashSet<&str> = (summary
+                    .upserted
+                    .iter()
+                    .skip(before.0))
+                .chain(summary.deleted.iter().skip(before.1))
+                .chain(summary.already_absent.iter().skip(before.2))
+                .map(String::as_str)
+                .chain((summary.rejected.iter().skip(before.3)).filter_map(|r| r.id.as_deref()))
+                .collect();
+                let pending: Vec<String> = steps[position..]
+                    .iter()
+                    .flat_map(step_ids)
+                    .filter(|id| !done.contains(id.as_str()))
+                    .collect();
+                summary.not_applied.extend(pending);
+                return Err(error);
+            }
+            progress.finished(step);
+        }
+        Ok(())
+    }
+
+    async fn apply_step(
+        &mut self,
+        step: Step<'_>,
+        summary: &mut Summary,
+    ) -> Result<(), ApplyError> {
+        match step {
+            Step::DeleteOne(id) => loop {
+                let key = &self.credentials.api_key;
+                match self
+                    .wazzup
+                    .delete_user(key, id.as_str(), self.deadline)
+                    .await
+                {
+                    Ok(DeleteOutcome::Deleted) => {
+                        tracing::info!(action = "delete", user_id = %id, "user deleted");
+                        summary.deleted.push(id.to_string());
+                        return Ok(());
+                    }
+                    Ok(DeleteOutcome::AlreadyAbsent) => {
+                        tracing::info!(action = "delete", user_id = %id, "user already absent");
+                        summary.already_absent.push(id.to_string());
+                        return Ok(());
+                    }
+                    Err(WazzupError::Unauthorized) => self.after_unauthorized().await?,
+                    Err(error) => return Err(error.into()),
+                }
+            },
+            Step::BulkDelete(ids) => {
+                let wire: Vec<&str> = ids.iter().map(|id| id.as_str()).collect();
+                let absent = loop {
+                    let key = &self.credentials.api_key;
+                    match self.wazzup.bulk_delete(key, &wire, self.deadline).await {
+                        Ok(absent) => break absent,
+                        Err(WazzupError::Unauthorized) => self.after_unauthorized().await?,
+                        Err(error) => return Err(error.into()),
+                    }
+                };
+                for id in ids {
+                    if absent.iter().any(|a| a == id.as_str()) {
+                        tracing::info!(action = "delete", user_id = %id, "user already absent");
+                        summary.already_absent.push(id.to_string());
+                    } else {
+                        tracing::info!(action = "delete", user_id = %id, "user deleted");
+                        summary.deleted.push(id.to_string());
+                    }
+                }
+                Ok(())
+            }
+            Step::Upsert(users) => self.upsert(users.to_vec(), summary).await,
+        }
+    }
+
+    async fn upsert(
+        &mut self,
+        mut pending: Vec<User>,
+        summary: &mut Summary,
+    ) -> Result<(), ApplyError> {
+        while !pending.is_empty() {
+            let key = &self.credentials.api_key;
+            match self.wazzup.upsert_users(key, &pending, self.deadline).await {
+                Ok(()) => {
+                    for user in &pending {
+                        tracing::info!(
+                            action = "upsert",
+                            user_id = %user.id,
+                            phone = user.phone.as_ref().map(|p| p.masked()).as_deref().unwrap_or("-"),
+                            "user upserted"
+                        );
+                        summary.upserted.push(user.id.to_string());
+                    }
+                    return Ok(());
+                }
+                Err(WazzupError::Unauthorized) => self.after_unauthorized().await?,
+                Err(WazzupError::DuplicatePhoneNumber { phone }) => {
+                    let (taken, mut rest): (Vec<User>, Vec<User>) = pending
+                        .into_iter()
+                        .partition(|u| u.phone.as_ref().is_some_and(|p| p.as_str() == phone));
+                    // Wazzup names the phone, not the user. Several employees of this request
+                    // sending it: the first keeps it and is tried again, the others are refused
+                    // (should Wazzup refuse the first too, it is refused alone next round).
+                    // None sending it: nobody can be told apart, so all are refused.
+                    let mut taken = taken.into_iter();
+                    let (refused, message): (Vec<User>, String) = match taken.next() {
+                        None => (
+                            std::mem::take(&mut rest),
+                            format!("another Wazzup user already has the phone number {phone}"),
+                        ),
+                        Some(first) if taken.len() > 0 => {
+                            let others = taken.collect();
+                            rest.insert(0, first);
+                            (
+                                others,
+                                format!(
+                                    "an earlier employee of this request has the phone number {phone}"
+                                ),
+                            )
+                        }
+                        Some(only) => (
+                            vec![only],
+                            format!("another Wazzup user already has the phone number {phone}"),
+                        ),
+                    };
+                    for user in &refused {
+                        tracing::warn!(
+                            action = "upsert",
+                            user_id = %user.id,
+                            phone = %mask_phone(&phone),
+                            "refused by Wazzup: DUPLICATE_PHONE_NUMBER"
+                        );
+                        summary.rejected.push(Rejection {
+                            index: None,
+                            id: Some(user.id.to_string()),
+                            reason: "DUPLICATE_PHONE_NUMBER".into(),
+                            message: message.clone(),
+                        });
+                    }
+                    pending = rest;
+                }
+                Err(WazzupError::InvalidUsersData { items, description }) => {
+                    let bad: Vec<usize> = items
+                        .iter()
+                        .map(|i| i.index)
+                        .filter(|i| *i < pending.len())
+                        .collect();
+                    // Indexes point into the request array; none usable means no user can be
+                    // told apart, so all of them are refused.
+                    let mut refused = Vec::new();
+                    let mut rest = Vec::new();
+                    for (i, user) in pending.into_iter().enumerate() {
+                        if bad.is_empty() || bad.contains(&i) {
+                            refused.push((i, user));
+                        } else {
+                            rest.push(user);
+                        }
+                    }
+                    for (i, user) in &refused {
+                        let fields = items
+                            .iter()
+                            .find(|item| item.index == *i)
+                            .map(|item| item.fields.join(", "))
+                            .filter(|f| !f.is_empty())
+                            .unwrap_or_else(|| "unknown".into());
+                        tracing::warn!(action = "upsert", user_id = %user.id, %fields, "refused by Wazzup: INVALID_USERS_DATA");
+                        summary.rejected.push(Rejection {
+                            index: None,
+                            id: Some(user.id.to_string()),
+                            reason: "INVALID_USERS_DATA".into(),
+                            message: format!("Wazzup refused the fields: {fields} ({description})"),
+                        });
+                    }
+                    pending = rest;
+                }
+                Err(error) => {
+                    return Err(error.into());
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn step_ids(step: &Step<'_>) -> Vec<String> {
+    match step {
+        Step::DeleteOne(id) => vec![id.to_string()],
+        Step::BulkDelete(ids) => ids.iter().map(|id| id.to_string()).collect(),
+        Step::Upsert(users) => users.iter().map(|u| u.id.to_string()).collect(),
+    }
+}
+
+impl Session<'_> {
+    /// One user from Wazzup, with the same single secret refresh on 401 as writes.
+    pub async fn get_user(&mut self, id: &str) -> Result<Option<RemoteUser>, ApplyError> {
+        loop {
+            let key = &self.credentials.api_key;
+            match self.wazzup.get_user(key, id, self.deadline).await {
+                Err(WazzupError::Unauthorized) => self.after_unauthorized().await?,
+                other => return other.map_err(ApplyError::from),
+            }
+        }
+    }
+
+    /// Every user in Wazzup, with the same single secret refresh on 401 as writes.
+    pub async fn list_users(&mut self) -> Result<Vec<ListedUser>, ApplyError> {
+        loop {
+            let key = &self.credentials.api_key;
+            match self.wazzup.list_users(key, self.deadline).await {
+                Err(WazzupError::Unauthorized) => self.after_unauthorized().await?,
+                other => return other.map_err(ApplyError::from),
+            }
+        }
+    }
+
+    /// Plans and applies a list of events; the outcome of each is in the returned summary.
+    pub async fn apply_events(
+        &mut self,
+        events: Vec<SyncEvent>,
+    ) -> (Summary, Result<(), ApplyError>) {
+        let indexed = events
+            .into_iter()
+            .enumerate()
+            .map(|(index, event)| IndexedEvent { index, event })
+            .collect();
+        let plan = crate::plan::plan(indexed);
+        let mut summary = Summary::default();
+        let result = self.apply(&plan, &mut summary).await;
+        (summary, result)
+    }
+}
