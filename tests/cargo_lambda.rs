@@ -185,14 +185,8 @@ async fn every_event_file_through_cargo_lambda() {
     moto.client()
         .create_secret()
         .name("wazzup-user-sync/e2e")
-        .secret_string(
-            r#"{"apiKey": "local-dev-key", "webhookToken": "local-dev-token",
-                "webhookSecret": "whsec_bG9jYWwtZGV2LXNpZ25pbmctc2VjcmV0LTMyYnl0ZXM=",
-                "pipedriveHttpUser": "local-pipedrive",
-                "pipedriveHttpPassword": "local-pipedrive-password",
-                "bitrix24ApplicationToken": "local-bitrix24-token",
-                "scimToken": "local-scim-token"}"#,
-        )
+        // The local secret: the credentials every file of events/ is made with.
+        .secret_string(include_str!("../events/local/secret.json"))
         .send()
         .await
         .expect("create the secret");
