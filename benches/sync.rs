@@ -59,6 +59,8 @@ fn app(url: &str) -> App {
         Settings {
             allow_unauthenticated: false,
             max_body_bytes: 4 * 1024 * 1024,
+            max_events: 1000,
+            request_budget: Duration::from_secs(8),
             phone_region: PhoneRegion::default(),
             sync: None,
         },
@@ -84,11 +86,12 @@ fn main() {
     let body = batch_body(1000);
 
     // Warm the phone library's global state, which costs a few ms once per container.
-    let _ = generic::parse(body.as_bytes(), PhoneRegion::default());
+    let _ = generic::parse(body.as_bytes(), PhoneRegion::default(), 1000);
     let samples = (0..30)
         .map(|_| {
             let started = Instant::now();
-            let batch = generic::parse(body.as_bytes(), PhoneRegion::default()).expect("batch");
+            let batch =
+                generic::parse(body.as_bytes(), PhoneRegion::default(), 1000).expect("batch");
             let planned = plan(batch.events);
             assert_eq!(planned.upserts.len(), 1000);
             started.elapsed()

@@ -6,9 +6,12 @@
 //! | `SECRET_TTL_SECONDS` | `300` | how long the secret is cached |
 //! | `WAZZUP_API_KEY` and the secret's fields as variables (`WEBHOOK_TOKEN`, `SCIM_TOKEN`, ...) | — | local runs only, when `WAZZUP_SECRET_ID` is unset |
 //! | `ALLOW_UNAUTHENTICATED` | `false` | serve without any webhook credential configured |
-//! | `WAZZUP_API_URL` | `https://api.wazzup24.com` | where Wazzup is |
+//! | `WAZZUP_API_URL` | `https://api.wazzup24.com` | where Wazzup is: `https://`, or `http://` on loopback only (local runs) |
 //! | `WAZZUP_TIMEOUT_SECONDS` | `10` | timeout of one call to Wazzup |
+//! | `REQUEST_BUDGET_SECONDS` | `8` | how long a caller waiting for an answer lets the function work, retries included (under Pipedrive's 10 s) |
 //! | `MAX_BODY_BYTES` | `1048576` | larger request bodies get 413 |
+//! | `MAX_EVENTS_PER_REQUEST` | `1000` | a batch with more events gets 413 |
+//! | `CRM_SECRET_ID` | — | scheduled mode: the secret holding the CRMs' users-API credentials (else they are read from `WAZZUP_SECRET_ID`'s) |
 //! | `DEFAULT_PHONE_REGION` | `RU` | region for phone numbers written without a country code |
 //! | `SYNC_ID_PREFIX` | — | full sync: the Wazzup users it manages (and may delete) are those whose id starts with this |
 //! | `SYNC_MANAGE_ALL` | `false` | full sync: manage every Wazzup user instead (explicit) |
@@ -42,7 +45,12 @@ pub struct Config {
     pub allow_unauthenticated: bool,
     pub wazzup_api_url: Url,
     pub wazzup_timeout: Duration,
+    /// How long a synchronous caller lets a request take, Wazzup's retries included.
+    pub request_budget: Duration,
     pub max_body_bytes: usize,
+    pub max_events: usize,
+    /// The secret with the CRMs' users-API credentials, for the scheduled mode.
+    pub crm_secret_id: Option<String>,
     pub phone_region: PhoneRegion,
     /// Full sync (`POST /sync` and the scheduled run): `None` when no scope is configured,
     /// which keeps it off.
@@ -144,6 +152,15 @@ impl Config {
                     format!("\"{url_text}\" is not an http(s) URL"),
                 )
             })?;
+        if wazzup_api_url.scheme() == "http" && !is_loopback(&wazzup_api_url) {
+            return Err(error(
+                "WAZZUP_API_URL",
+                format!(
+                    "\"{url_text}\" is plain http: the API key would travel in clear. Use https \
+                     (plain http is allowed on loopback only, for local runs)"
+                ),
+            ));
+        }
         let phone_region = match get("DEFAULT_PHONE_REGION").filter(|v| !v.trim().is_empty()) {
             None => PhoneRegion::default(),
             Some(text) => text
@@ -153,6 +170,12 @@ impl Config {
         let wazzup_timeout =
             Duration::from_secs(number(&get, "WAZZUP_TIMEOUT_SECONDS", 10u64)?.max(1));
         let max_body_bytes = number(&get, "MAX_BODY_BYTES", 1024 * 1024usize)?;
+        let max_events = number(&get, "MAX_EVENTS_PER_REQUEST", 1000usize)?.max(1);
+        let request_budget =
+            Duration::from_secs(number(&get, "REQUEST_BUDGET_SECONDS", 8u64)?.max(1));
+        let crm_secret_id = get("CRM_SECRET_ID")
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty());
         let prefix = get("SYNC_ID_PREFIX").filter(|p| !p.trim().is_empty());
         let scope = match (prefix, flag(&get, "SYNC_MANAGE_ALL")?) {
             (Some(_), true) => {
@@ -188,10 +211,33 @@ impl Config {
             allow_unauthenticated,
             wazzup_api_url,
             wazzup_timeout,
+            request_budget,
             max_body_bytes,
+            max_events,
+            crm_secret_id,
             phone_region,
             sync,
         })
+    }
+}
+
+impl Config {
+    /// How long a secret read from Secrets Manager is cached.
+    pub fn secret_ttl(&self) -> Duration {
+        match &self.secret_source {
+            SecretSource::SecretsManager { ttl, .. } => *ttl,
+            SecretSource::Environment(_) => Duration::from_secs(300),
+        }
+    }
+}
+
+/// Whether the URL's host is this machine (`localhost`, `127.0.0.0/8`, `::1`).
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
     }
 }
 
@@ -218,6 +264,9 @@ mod tests {
         ));
         assert_eq!(c.wazzup_api_url.as_str(), "https://api.wazzup24.com/");
         assert_eq!(c.max_body_bytes, 1_048_576);
+        assert_eq!(c.max_events, 1000);
+        assert_eq!(c.request_budget, Duration::from_secs(8));
+        assert!(c.crm_secret_id.is_none());
         assert!(!c.allow_unauthenticated);
     }
 
@@ -230,6 +279,23 @@ mod tests {
             panic!("expected the environment")
         };
         assert_eq!(credentials.fields.names(), ["webhookToken"]);
+    }
+
+    #[test]
+    fn plain_http_is_for_loopback_only() {
+        for url in [
+            "http://127.0.0.1:9000",
+            "http://localhost:1",
+            "http://[::1]:2",
+        ] {
+            let c = config(&[("WAZZUP_SECRET_ID", "s"), ("WAZZUP_API_URL", url)]);
+            assert!(c.is_ok(), "{url}");
+        }
+        let e = config(&[
+            ("WAZZUP_SECRET_ID", "s"),
+            ("WAZZUP_API_URL", "http://10.0.0.1"),
+        ]);
+        assert!(e.unwrap_err().message.contains("https"));
     }
 
     #[test]
@@ -271,6 +337,9 @@ mod tests {
             ("SECRET_TTL_SECONDS", "five"),
             ("MAX_BODY_BYTES", "-1"),
             ("WAZZUP_API_URL", "ftp://x"),
+            ("WAZZUP_API_URL", "http://api.wazzup24.com"),
+            ("MAX_EVENTS_PER_REQUEST", "many"),
+            ("REQUEST_BUDGET_SECONDS", "-3"),
             ("DEFAULT_PHONE_REGION", "Narnia"),
             ("ALLOW_UNAUTHENTICATED", "maybe"),
         ] {

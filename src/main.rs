@@ -11,8 +11,9 @@ use std::time::SystemTime;
 use lambda_http::{Request, service_fn};
 use lambda_runtime::LambdaEvent;
 use wazzup_user_sync::config::Config;
+use wazzup_user_sync::credentials::SecretsManagerCredentials;
 use wazzup_user_sync::deadline::deadline_instant;
-use wazzup_user_sync::handler::{App, Settings, service_from_config};
+use wazzup_user_sync::handler::{self, App, Settings, service_from_config};
 use wazzup_user_sync::scheduled::{ScheduledFunction, ScheduledSync};
 use wazzup_user_sync::service::ServiceSettings;
 use wazzup_user_sync::sources::registry;
@@ -21,7 +22,7 @@ use wazzup_user_sync::telemetry;
 #[tokio::main]
 async fn main() -> ExitCode {
     telemetry::init();
-    let config = match Config::from_env(&registry::secret_fields()) {
+    let config = match Config::from_env(&handler::secret_fields()) {
         Ok(config) => config,
         Err(error) => {
             tracing::error!(%error, "invalid configuration; refusing to start");
@@ -62,7 +63,15 @@ async fn run_scheduled(config: &Config) -> Result<(), lambda_runtime::Error> {
         },
     )
     .await?;
-    let function = Arc::new(ScheduledFunction::new(Arc::new(service))?);
+    let mut function = ScheduledFunction::new(Arc::new(service))?;
+    if let Some(secret_id) = &config.crm_secret_id {
+        let client = SecretsManagerCredentials::client_from_environment().await;
+        function = function.with_crm_secrets(Arc::new(
+            SecretsManagerCredentials::new(client, secret_id.clone(), config.secret_ttl())
+                .with_check(registry::check_secrets),
+        ));
+    }
+    let function = Arc::new(function);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<ScheduledSync>| {
         let function = Arc::clone(&function);
         async move {

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
-use crate::credentials::SecretError;
+use crate::credentials::{CredentialProvider, SecretError};
 use crate::service::{FullSyncError, FullSyncRequest, SyncService};
 use crate::sources::contract::DirectoryError;
 use crate::sources::registry;
@@ -94,9 +94,13 @@ impl From<FullSyncError> for ScheduledError {
     }
 }
 
-/// The scheduled function: the service and an HTTP client for the CRMs' APIs.
+/// The scheduled function: the service, where the CRMs' credentials are, and an HTTP client
+/// for the CRMs' APIs.
 pub struct ScheduledFunction {
     service: Arc<SyncService>,
+    /// The secret with the CRMs' users-API credentials, when it is not the service's own (the
+    /// HTTP function, which faces the internet, then never holds them).
+    crm_secrets: Option<Arc<dyn CredentialProvider>>,
     http: reqwest::Client,
 }
 
@@ -104,8 +108,15 @@ impl ScheduledFunction {
     pub fn new(service: Arc<SyncService>) -> Result<Self, DirectoryError> {
         Ok(Self {
             service,
+            crm_secrets: None,
             http: http_client()?,
         })
+    }
+
+    /// Reads the CRMs' credentials from `provider` instead of the service's secret.
+    pub fn with_crm_secrets(mut self, provider: Arc<dyn CredentialProvider>) -> Self {
+        self.crm_secrets = Some(provider);
+        self
     }
 
     /// Runs one scheduled full sync and returns its report.
@@ -123,9 +134,17 @@ impl ScheduledFunction {
                 ScheduledError::UnknownCrm(input.crm.clone(), readable_sources().join(", "))
             })?;
         let mut session = self.service.session(deadline).await?;
-        let rows = directory
-            .fetch(&session.credentials().fields, &self.http)
-            .await?;
+        let rows = match &self.crm_secrets {
+            Some(provider) => {
+                let crm = provider.current().await?;
+                directory.fetch(&crm.fields, &self.http).await?
+            }
+            None => {
+                directory
+                    .fetch(&session.credentials().fields, &self.http)
+                    .await?
+            }
+        };
         let fetched = rows.len();
         let roster = self.service.roster(rows.into_iter().enumerate())?;
         let request = FullSyncRequest {

@@ -2,7 +2,8 @@
 //!
 //! The format follows Lambda's advanced logging controls: `AWS_LAMBDA_LOG_FORMAT=JSON|Text`;
 //! without it, JSON when running in Lambda and text elsewhere. The level comes from
-//! `AWS_LAMBDA_LOG_LEVEL`, then `RUST_LOG` (full `EnvFilter` syntax), then `info`.
+//! `AWS_LAMBDA_LOG_LEVEL`, then `RUST_LOG` (full `EnvFilter` syntax), then `info`. The phone
+//! library's own logging is always off: it writes whole phone numbers.
 
 use tracing_subscriber::EnvFilter;
 
@@ -29,6 +30,11 @@ where
         .or_else(|| std::env::var("RUST_LOG").ok())
         .and_then(|directives| EnvFilter::try_new(directives).ok())
         .unwrap_or_else(|| EnvFilter::new(default_level));
+    // The phone library logs whole numbers at TRACE: never, whatever the level.
+    let filter = match "rlibphonenumber=off".parse() {
+        Ok(directive) => filter.add_directive(directive),
+        Err(_) => filter,
+    };
     let builder = tracing_subscriber::fmt()
         .with_writer(writer)
         .with_env_filter(filter)

@@ -198,7 +198,15 @@ async fn every_event_file_through_cargo_lambda() {
     });
 
     let port = free_port();
-    let (_watch, log_path) = start_watch(port, &moto, &[("WAZZUP_API_URL", fake.url())]);
+    // The events delete users of every kind of id: this deployment manages them all.
+    let (_watch, log_path) = start_watch(
+        port,
+        &moto,
+        &[
+            ("WAZZUP_API_URL", fake.url()),
+            ("SYNC_MANAGE_ALL", "true".into()),
+        ],
+    );
 
     let dir = manifest_dir().join("events");
     let mut files: Vec<String> = std::fs::read_dir(&dir)

@@ -38,7 +38,7 @@ fn sync_request(employees: &[Value], extra: Value) -> lambda_http::Request {
     if let (Value::Object(body), Value::Object(extra)) = (&mut body, extra) {
         body.extend(extra);
     }
-    function_url_request("POST", "/sync", &[JSON, BEARER], &body.to_string())
+    function_url_request("POST", "/sync", &[JSON, ADMIN], &body.to_string())
 }
 
 fn writes(fake: &WazzupFake) -> usize {
@@ -157,4 +157,41 @@ async fn the_sync_is_off_without_a_scope_and_closed_without_credentials() {
     let unsigned = function_url_request("POST", "/sync", &[JSON], &body);
     assert_eq!(app.handle(unsigned).await.status(), 401);
     assert!(fake.requests().is_empty());
+}
+
+#[tokio::test]
+async fn a_crm_credential_can_never_run_the_full_sync_nor_force_mass_deletions() {
+    let (fake, app) = fake_and_sync_app(Some(Scope::All)).await;
+    app.handle(sync_request(&staff(20), json!({}))).await;
+    fake.clear_requests();
+    // Whoever holds the CRM's webhook token or signing secret: refused before anything.
+    let body = json!({"employees": [], "forceDeletes": true}).to_string();
+    let with_crm_token = function_url_request("POST", "/sync", &[JSON, BEARER], &body);
+    let response = app.handle(with_crm_token).await;
+    assert_eq!(response.status(), 401, "{}", json_body(&response));
+    assert_eq!(
+        response.headers()["www-authenticate"],
+        "Bearer realm=\"admin\""
+    );
+    assert_eq!(
+        app.handle(signed_to("/sync", &body, now())).await.status(),
+        401
+    );
+    assert!(fake.requests().is_empty());
+    assert_eq!(fake.users().len(), 20);
+
+    // A deployment whose secret has no administrator token does not serve POST /sync.
+    let no_admin = App::new(
+        settings(),
+        Arc::new(StaticCredentials::new(
+            wazzup_user_sync::credentials::parse_secret_value(
+                &json!({"apiKey": API_KEY, "webhookToken": TOKEN}).to_string(),
+            )
+            .unwrap(),
+        )),
+        client(&fake.url(), fast_retry()),
+    );
+    let response = no_admin.handle(sync_request(&staff(2), json!({}))).await;
+    assert_eq!(response.status(), 404);
+    assert_eq!(json_body(&response)["error"], "SYNC_NOT_ENABLED");
 }

@@ -186,3 +186,55 @@ async fn a_dropped_connection_is_retried() {
     let statuses: Vec<u16> = fake.requests().iter().map(|r| r.status).collect();
     assert_eq!(statuses, [0, 200]);
 }
+
+#[tokio::test]
+async fn every_id_reaches_wazzup_as_exactly_one_path_segment() {
+    let fake = WazzupFake::start(&[API_KEY]).await.unwrap();
+    let client = client(&fake.url(), fast_retry());
+    let ids = [
+        "a/b",
+        "%2e%2e",
+        "a%2Fb",
+        "?x=1",
+        "#frag",
+        "ид с пробелом",
+        "...",
+        "a.b",
+        ".a",
+        "+7 926",
+    ];
+    for id in ids {
+        fake.insert_user(FakeUser {
+            id: id.into(),
+            name: "N".into(),
+            phone: None,
+        });
+    }
+    fake.insert_user(FakeUser {
+        id: "bystander".into(),
+        name: "B".into(),
+        phone: None,
+    });
+    for id in ids {
+        let found = client.get_user(&key(), id, None).await.unwrap();
+        assert_eq!(found.map(|u| u.id).as_deref(), Some(id), "{id}");
+        assert_eq!(
+            client.delete_user(&key(), id, None).await.unwrap(),
+            DeleteOutcome::Deleted,
+            "{id}"
+        );
+        assert!(fake.user(id).is_none(), "{id} is still there");
+    }
+    assert!(fake.user("bystander").is_some());
+    // What a path resolves away is never sent: it could not name one user.
+    fake.clear_requests();
+    for id in [".", "..", ""] {
+        let error = client.delete_user(&key(), id, None).await.unwrap_err();
+        assert!(
+            matches!(error, WazzupError::InvalidRequest(_)),
+            "{id:?}: {error}"
+        );
+        assert!(client.get_user(&key(), id, None).await.is_err());
+    }
+    assert!(fake.requests().is_empty());
+}

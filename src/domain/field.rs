@@ -17,6 +17,11 @@ pub enum FieldError {
     TooLong { field: &'static str, chars: usize },
     #[error("{field} contains control characters")]
     ControlCharacters { field: &'static str },
+    #[error(
+        "{field} must not be \".\" or \"..\": Wazzup addresses a user by its id in the URL path, \
+         where these name another place"
+    )]
+    DotSegment { field: &'static str },
 }
 
 impl FieldError {
@@ -27,6 +32,7 @@ impl FieldError {
             FieldError::Empty { .. } => "EMPTY_FIELD",
             FieldError::TooLong { .. } => "FIELD_TOO_LONG",
             FieldError::ControlCharacters { .. } => "INVALID_CHARACTERS",
+            FieldError::DotSegment { .. } => "INVALID_ID",
         }
     }
 }
@@ -52,8 +58,15 @@ fn parse_text(field: &'static str, raw: &str) -> Result<String, FieldError> {
 pub struct UserId(String);
 
 impl UserId {
+    /// An id as Wazzup can hold it and as one segment of a URL path: besides the text rules,
+    /// neither `.` nor `..`, which a path resolves away (`DELETE /v3/users/..` would be sent to
+    /// `/v3/`). Every other character is percent-encoded by the client.
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
-        parse_text("id", raw).map(Self)
+        let id = parse_text("id", raw)?;
+        if id == "." || id == ".." {
+            return Err(FieldError::DotSegment { field: "id" });
+        }
+        Ok(Self(id))
     }
 
     pub fn as_str(&self) -> &str {
@@ -106,6 +119,20 @@ mod tests {
                 chars: 201
             })
         );
+    }
+
+    #[test]
+    fn ids_that_a_url_path_resolves_away_are_refused() {
+        for id in [".", "..", " .. "] {
+            assert_eq!(
+                UserId::parse(id).unwrap_err().code(),
+                "INVALID_ID",
+                "{id:?}"
+            );
+        }
+        for id in ["...", ".a", "a.", "a/b", "%2e%2e"] {
+            assert!(UserId::parse(id).is_ok(), "{id:?}");
+        }
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod phone;
 mod report;
 mod roster;
 mod scope;
+mod text;
 
 pub use employee::{EmployeeRow, delete_event, text_or_integer, upsert_event};
 pub use event::{EventBatch, IndexedEvent, SyncEvent, User};
@@ -18,3 +19,4 @@ pub use phone::{Phone, PhoneError, PhoneRegion, mask_phone};
 pub use report::{Rejection, Summary, Warning};
 pub use roster::{InvalidRoster, Problem, Roster, RosterProblem};
 pub use scope::Scope;
+pub use text::{ECHO_CHARS, LoggedId, excerpt};

@@ -3,6 +3,8 @@
 
 use serde::Serialize;
 
+use super::text::{ECHO_CHARS, excerpt};
+
 /// An employee (or event) that was not applied, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Rejection {
@@ -18,11 +20,12 @@ pub struct Rejection {
 }
 
 impl Rejection {
-    /// A rejection of the event at `index`.
+    /// A rejection of the event at `index`; an id as the caller sent it is cut to
+    /// [`ECHO_CHARS`] characters.
     pub fn at(index: usize, id: Option<&str>, reason: &str, message: impl Into<String>) -> Self {
         Self {
             index: Some(index),
-            id: id.map(str::to_owned),
+            id: id.map(|id| excerpt(id, ECHO_CHARS)),
             reason: reason.into(),
             message: message.into(),
         }

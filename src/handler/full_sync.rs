@@ -1,7 +1,9 @@
 //! `POST /sync`: a full sync of the complete employee list in the body,
-//! `{"employees": [...], "dryRun": bool, "forceDeletes": bool, "resend": bool}`, authenticated
-//! like the generic webhook. The service checks the list, plans within the deployment's fences
-//! and applies; the answer is its report.
+//! `{"employees": [...], "dryRun": bool, "forceDeletes": bool, "resend": bool}`. An
+//! administrator's endpoint: it takes `Authorization: Bearer <adminToken>`, a credential of its
+//! own in the secret, and no CRM's or identity provider's, so that no source can force a mass
+//! deletion. Without an `adminToken` it is not served. The service checks the list, plans
+//! within the deployment's fences and applies; the answer is its report.
 
 use http::StatusCode;
 use lambda_http::{Body, Response};
@@ -13,10 +15,13 @@ use super::request::check_post;
 use super::response::{
     apply_failure, credentials_unavailable, error_response, json_response, refusal_response,
 };
+use crate::auth::{CallerAuthError, check_bearer};
 use crate::domain::{EmployeeRow, Summary};
 use crate::service::{FullSyncError, FullSyncReport, FullSyncRequest};
-use crate::sources::contract::Inbound;
-use crate::sources::generic::authenticate_request;
+use crate::sources::contract::{Inbound, Refusal};
+
+/// The secret's field holding the administrator's bearer token for `POST /sync`.
+pub const ADMIN_TOKEN: &str = "adminToken";
 
 /// The body of `POST /sync`.
 #[derive(Debug, serde::Deserialize)]
@@ -50,9 +55,21 @@ pub async fn serve(
         Ok(credentials) => credentials,
         Err(error) => return credentials_unavailable(&error),
     };
-    if let Err(refusal) = authenticate_request(request, &credentials.fields, &app.source_settings())
-    {
-        return refusal_response(refusal);
+    let admin = credentials.fields.text(ADMIN_TOKEN).ok().flatten();
+    match check_bearer(admin.as_ref(), request.headers()) {
+        Ok(()) => {}
+        Err(CallerAuthError::NotConfigured) => {
+            return error_response(
+                StatusCode::NOT_FOUND,
+                "SYNC_NOT_ENABLED",
+                "POST /sync is not enabled: the secret has no \"adminToken\"",
+                None,
+            );
+        }
+        Err(error) => {
+            tracing::warn!(reason = %error, "POST /sync not authenticated");
+            return refusal_response(Refusal::auth(error, "Bearer realm=\"admin\""));
+        }
     }
     if app.settings.sync.is_none() {
         return failure(FullSyncError::NotEnabled, request_id);

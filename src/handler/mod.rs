@@ -23,14 +23,15 @@ mod routes;
 mod webhook;
 
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use lambda_http::{Body, Request, RequestExt, Response};
+use tokio::time::Instant;
 use tracing::Instrument;
 
 use crate::config::{Config, SecretSource, SyncSettings};
 use crate::credentials::{
-    CredentialProvider, SecretError, SecretsManagerCredentials, StaticCredentials,
+    CredentialProvider, SecretError, SecretFields, SecretsManagerCredentials, StaticCredentials,
 };
 use crate::deadline::deadline_instant;
 use crate::domain::PhoneRegion;
@@ -44,6 +45,10 @@ use crate::wazzup::{ClientConfig, WazzupClient, WazzupError};
 pub struct Settings {
     pub allow_unauthenticated: bool,
     pub max_body_bytes: usize,
+    /// The most events one request may carry.
+    pub max_events: usize,
+    /// How long a caller waiting for the answer lets a request work, retries included.
+    pub request_budget: Duration,
     pub phone_region: PhoneRegion,
     /// The full sync's fences; `None` keeps `POST /sync` off.
     pub sync: Option<SyncSettings>,
@@ -54,6 +59,8 @@ impl From<&Config> for Settings {
         Self {
             allow_unauthenticated: config.allow_unauthenticated,
             max_body_bytes: config.max_body_bytes,
+            max_events: config.max_events,
+            request_budget: config.request_budget,
             phone_region: config.phone_region,
             sync: config.sync.clone(),
         }
@@ -75,6 +82,19 @@ pub enum StartupError {
     NoWebhookCredentials,
 }
 
+/// Every field of the secret the function reads: the sources' and the administrator token.
+pub fn secret_fields() -> Vec<&'static str> {
+    let mut fields = registry::secret_fields();
+    fields.push(full_sync::ADMIN_TOKEN);
+    fields
+}
+
+/// Refuses a secret value with an unusable field.
+pub fn check_secrets(secrets: &SecretFields) -> Result<(), SecretError> {
+    registry::check_secrets(secrets)?;
+    secrets.text(full_sync::ADMIN_TOKEN).map(|_| ())
+}
+
 /// The Wazzup client and the credential provider a configuration asks for, built once per
 /// container (the other entry points build theirs the same way).
 pub async fn service_from_config(
@@ -87,13 +107,13 @@ pub async fn service_from_config(
     let provider: Arc<dyn CredentialProvider> = match &config.secret_source {
         SecretSource::Environment(credentials) => Arc::new(StaticCredentials::checked(
             credentials.clone(),
-            registry::check_secrets,
+            check_secrets,
         )?),
         SecretSource::SecretsManager { secret_id, ttl } => {
             let client = SecretsManagerCredentials::client_from_environment().await;
             Arc::new(
                 SecretsManagerCredentials::new(client, secret_id.clone(), *ttl)
-                    .with_check(registry::check_secrets),
+                    .with_check(check_secrets),
             )
         }
     };
@@ -156,13 +176,17 @@ impl App {
             .filter(|id| !id.is_empty())
             .unwrap_or_else(|| format!("local-{:016x}", fastrand::u64(..)));
         let deadline_ms = context.map(|c| c.deadline);
-        let deadline = deadline_ms.and_then(|ms| deadline_instant(ms, SystemTime::now()));
+        // The caller's patience bounds the work as much as Lambda's timeout does.
+        let budget = Instant::now() + self.settings.request_budget;
+        let deadline = deadline_ms
+            .and_then(|ms| deadline_instant(ms, SystemTime::now()))
+            .map_or(budget, |lambda| lambda.min(budget));
         let span = tracing::info_span!("request", request_id = %request_id);
         async {
             if let Some(deadline_ms) = deadline_ms {
                 tracing::debug!(deadline_ms, "invocation deadline");
             }
-            let response = routes::route(self, request, &request_id, deadline).await;
+            let response = routes::route(self, request, &request_id, Some(deadline)).await;
             tracing::info!(status = response.status().as_u16(), "request answered");
             response
         }
@@ -175,6 +199,7 @@ impl App {
             phone_region: self.settings.phone_region,
             allow_unauthenticated: self.settings.allow_unauthenticated,
             max_body_bytes: self.settings.max_body_bytes,
+            max_events: self.settings.max_events,
         }
     }
 }

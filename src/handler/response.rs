@@ -44,10 +44,22 @@ pub fn error_response(
     json_response(status, &Value::Object(body))
 }
 
-/// The summary as a JSON object, with a top-level `status` word and the request id.
+/// The most rejections and warnings an answer lists; `rejectedCount` and `warningCount` give
+/// the totals, so that an answer stays small whatever the request held.
+pub const LISTED: usize = 100;
+
+/// The summary as a JSON object, with a top-level `status` word and the request id; its
+/// rejections and warnings listed up to [`LISTED`] each, with their counts.
 pub fn summary_body(summary: &Summary, status_word: &str, request_id: &str) -> Value {
     let mut value = serde_json::to_value(summary).unwrap_or_else(|_| json!({}));
     if let Value::Object(map) = &mut value {
+        for (list, count) in [("rejected", "rejectedCount"), ("warnings", "warningCount")] {
+            if let Some(Value::Array(items)) = map.get_mut(list) {
+                let total = items.len();
+                items.truncate(LISTED);
+                map.insert(count.into(), json!(total));
+            }
+        }
         map.insert("status".into(), Value::String(status_word.into()));
         map.insert("requestId".into(), Value::String(request_id.into()));
     }
@@ -102,6 +114,12 @@ pub fn refusal_response(refusal: Refusal) -> Response<Body> {
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "UNSUPPORTED_MEDIA_TYPE",
             message,
+            None,
+        ),
+        Refusal::Body(error @ BodyError::TooManyEvents { .. }) => error_response(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "TOO_MANY_EVENTS",
+            error.to_string(),
             None,
         ),
         Refusal::Body(BodyError::EmptyBatch) => error_response(
@@ -207,9 +225,22 @@ mod tests {
     }
 
     #[test]
-    fn summaries_carry_a_status_word_and_the_request_id() {
+    fn summaries_carry_a_status_word_the_request_id_and_capped_lists() {
         let body = summary_body(&Summary::default(), "ok", "req-1");
         assert_eq!(body["status"], "ok");
         assert_eq!(body["requestId"], "req-1");
+        assert_eq!(
+            (body["rejectedCount"].clone(), body["warningCount"].clone()),
+            (json!(0), json!(0))
+        );
+        let many = Summary {
+            rejected: (0..1000)
+                .map(|i| crate::domain::Rejection::at(i, None, "EMPTY_FIELD", "name is empty"))
+                .collect(),
+            ..Summary::default()
+        };
+        let body = summary_body(&many, "rejected", "req-2");
+        assert_eq!(body["rejected"].as_array().unwrap().len(), LISTED);
+        assert_eq!(body["rejectedCount"], 1000);
     }
 }

@@ -2,7 +2,9 @@
 
 use super::SyncService;
 use super::session::{ApplyError, Session};
-use crate::domain::{EventBatch, Summary, Warning};
+use std::collections::BTreeMap;
+
+use crate::domain::{EventBatch, Rejection, Summary, Warning};
 use crate::plan::plan;
 
 /// How a batch ended.
@@ -32,10 +34,9 @@ impl SyncService {
             warnings: batch.warnings,
             ..Summary::default()
         };
-        for rejection in &summary.rejected {
-            tracing::warn!(index = rejection.index, user_id = rejection.id.as_deref().unwrap_or("-"), reason = %rejection.reason, "event rejected");
-        }
-        let plan = plan(batch.events);
+        log_rejections(&summary.rejected);
+        let mut plan = plan(batch.events);
+        session.confine(&mut plan, &mut summary);
         summary
             .warnings
             .extend(plan.superseded.iter().map(|s| Warning {
@@ -68,4 +69,17 @@ impl SyncService {
         };
         BatchReport { summary, outcome }
     }
+}
+
+/// One log line for a batch's rejections, however many: the count and the count of each
+/// reason (each rejection is in the answer).
+fn log_rejections(rejected: &[Rejection]) {
+    if rejected.is_empty() {
+        return;
+    }
+    let mut reasons: BTreeMap<&str, usize> = BTreeMap::new();
+    for rejection in rejected {
+        *reasons.entry(rejection.reason.as_str()).or_default() += 1;
+    }
+    tracing::warn!(rejected = rejected.len(), reasons = ?reasons, "events rejected");
 }

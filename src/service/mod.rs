@@ -74,6 +74,7 @@ impl SyncService {
         Session::new(
             &self.wazzup,
             self.credentials.as_ref(),
+            self.settings.sync.as_ref().map(|sync| &sync.scope),
             credentials,
             deadline,
         )

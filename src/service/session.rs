@@ -8,7 +8,9 @@ use std::sync::Arc;
 use tokio::time::Instant;
 
 use crate::credentials::{CredentialProvider, Credentials, SecretError};
-use crate::domain::{IndexedEvent, Rejection, Summary, SyncEvent, User, mask_phone};
+use crate::domain::{
+    IndexedEvent, LoggedId, Rejection, Scope, Summary, SyncEvent, User, UserId, mask_phone,
+};
 use crate::plan::{Plan, Step};
 use crate::wazzup::{DeleteOutcome, ListedUser, RemoteUser, WazzupClient, WazzupError};
 
@@ -39,6 +41,8 @@ impl Progress for Quiet {}
 pub struct Session<'a> {
     wazzup: &'a WazzupClient,
     provider: &'a dyn CredentialProvider,
+    /// The Wazzup users this deployment manages, and so may delete; `None`: none.
+    managed: Option<&'a Scope>,
     deadline: Option<Instant>,
     credentials: Arc<Credentials>,
     refreshed: bool,
@@ -48,12 +52,14 @@ impl<'a> Session<'a> {
     pub(super) fn new(
         wazzup: &'a WazzupClient,
         provider: &'a dyn CredentialProvider,
+        managed: Option<&'a Scope>,
         credentials: Arc<Credentials>,
         deadline: Option<Instant>,
     ) -> Self {
         Self {
             wazzup,
             provider,
+            managed,
             deadline,
             credentials,
             refreshed: false,
@@ -80,6 +86,36 @@ impl<'a> Session<'a> {
         self.apply_with(plan, summary, &mut Quiet).await
     }
 
+    /// Moves the deletions of users this deployment does not manage out of `plan`, into
+    /// `summary` as `OUT_OF_SCOPE` rejections: whatever a caller asks, only managed users are
+    /// ever deleted (the same ownership rule as the full sync's). Without a configured scope
+    /// nothing is deleted.
+    pub fn confine(&self, plan: &mut Plan, summary: &mut Summary) {
+        let managed = self.managed;
+        let (kept, outside): (Vec<UserId>, Vec<UserId>) = std::mem::take(&mut plan.deletes)
+            .into_iter()
+            .partition(|id| managed.is_some_and(|scope| scope.manages(id.as_str())));
+        plan.deletes = kept;
+        for id in outside {
+            let message = match managed {
+                Some(Scope::Prefix(prefix)) => format!(
+                    "the id does not start with \"{prefix}\", the prefix of the Wazzup users this \
+                     deployment manages; users outside it are never deleted"
+                ),
+                _ => "this deployment manages no Wazzup users, so it deletes none: set \
+                      SYNC_ID_PREFIX (the ids it manages) or SYNC_MANAGE_ALL=true"
+                    .to_owned(),
+            };
+            tracing::warn!(action = "delete", user_id = %LoggedId(id.as_str()), "refused: outside the managed scope");
+            summary.rejected.push(Rejection {
+                index: None,
+                id: Some(id.to_string()),
+                reason: "OUT_OF_SCOPE".into(),
+                message,
+            });
+        }
+    }
+
     /// Applies `plan`, telling `progress` of every call.
     pub async fn apply_with(
         &mut self,
@@ -87,6 +123,18 @@ impl<'a> Session<'a> {
         summary: &mut Summary,
         progress: &mut (dyn Progress + Send),
     ) -> Result<(), ApplyError> {
+        let mut confined;
+        let plan = if plan
+            .deletes
+            .iter()
+            .all(|id| self.managed.is_some_and(|scope| scope.manages(id.as_str())))
+        {
+            plan
+        } else {
+            confined = plan.clone();
+            self.confine(&mut confined, summary);
+            &confined
+        };
         let steps = plan.steps();
         for (position, step) in steps.iter().enumerate() {
             progress.starting(step);
@@ -135,12 +183,12 @@ impl<'a> Session<'a> {
                     .await
                 {
                     Ok(DeleteOutcome::Deleted) => {
-                        tracing::info!(action = "delete", user_id = %id, "user deleted");
+                        tracing::info!(action = "delete", user_id = %LoggedId(id.as_str()), "user deleted");
                         summary.deleted.push(id.to_string());
                         return Ok(());
                     }
                     Ok(DeleteOutcome::AlreadyAbsent) => {
-                        tracing::info!(action = "delete", user_id = %id, "user already absent");
+                        tracing::info!(action = "delete", user_id = %LoggedId(id.as_str()), "user already absent");
                         summary.already_absent.push(id.to_string());
                         return Ok(());
                     }
@@ -160,10 +208,10 @@ impl<'a> Session<'a> {
                 };
                 for id in ids {
                     if absent.iter().any(|a| a == id.as_str()) {
-                        tracing::info!(action = "delete", user_id = %id, "user already absent");
+                        tracing::info!(action = "delete", user_id = %LoggedId(id.as_str()), "user already absent");
                         summary.already_absent.push(id.to_string());
                     } else {
-                        tracing::info!(action = "delete", user_id = %id, "user deleted");
+                        tracing::info!(action = "delete", user_id = %LoggedId(id.as_str()), "user deleted");
                         summary.deleted.push(id.to_string());
                     }
                 }
@@ -185,7 +233,7 @@ impl<'a> Session<'a> {
                     for user in &pending {
                         tracing::info!(
                             action = "upsert",
-                            user_id = %user.id,
+                            user_id = %LoggedId(user.id.as_str()),
                             phone = user.phone.as_ref().map(|p| p.masked()).as_deref().unwrap_or("-"),
                             "user upserted"
                         );
@@ -226,7 +274,7 @@ impl<'a> Session<'a> {
                     for user in &refused {
                         tracing::warn!(
                             action = "upsert",
-                            user_id = %user.id,
+                            user_id = %LoggedId(user.id.as_str()),
                             phone = %mask_phone(&phone),
                             "refused by Wazzup: DUPLICATE_PHONE_NUMBER"
                         );
@@ -263,7 +311,7 @@ impl<'a> Session<'a> {
                             .map(|item| item.fields.join(", "))
                             .filter(|f| !f.is_empty())
                             .unwrap_or_else(|| "unknown".into());
-                        tracing::warn!(action = "upsert", user_id = %user.id, %fields, "refused by Wazzup: INVALID_USERS_DATA");
+                        tracing::warn!(action = "upsert", user_id = %LoggedId(user.id.as_str()), %fields, "refused by Wazzup: INVALID_USERS_DATA");
                         summary.rejected.push(Rejection {
                             index: None,
                             id: Some(user.id.to_string()),

@@ -60,6 +60,8 @@ pub struct SourceSettings {
     /// Serve the generic webhook without credentials when none is configured (explicit).
     pub allow_unauthenticated: bool,
     pub max_body_bytes: usize,
+    /// The most events one request may carry.
+    pub max_events: usize,
 }
 
 /// What a source made of a request.
@@ -81,6 +83,10 @@ pub enum BodyError {
     WrongShape(String),
     #[error("the batch holds no events")]
     EmptyBatch,
+    #[error(
+        "the batch holds {count} events; at most {max} are accepted in one request, so split it"
+    )]
+    TooManyEvents { count: usize, max: usize },
 }
 
 /// Why a source refused a request; nothing reached Wazzup.

@@ -129,7 +129,18 @@ impl WazzupClient {
         })
     }
 
+    /// `/v3/users` and `segments` under the base URL. Each segment is percent-encoded and
+    /// stays one segment (`a/b` is sent as `a%2Fb`); `.`, `..` and empty ones, which a path
+    /// would resolve away, are refused.
     fn url(&self, segments: &[&str]) -> Result<Url, WazzupError> {
+        if let Some(bad) = segments
+            .iter()
+            .find(|s| s.is_empty() || **s == "." || **s == "..")
+        {
+            return Err(WazzupError::InvalidRequest(format!(
+                "\"{bad}\" cannot be sent as a user id in the URL path"
+            )));
+        }
         let mut url = self.config.base_url.clone();
         url.path_segments_mut()
             .map_err(|()| WazzupError::InvalidRequest("the Wazzup URL cannot be a base".into()))?

@@ -10,10 +10,11 @@ use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
 use url::Url;
 use wazzup_testkit::fake::WazzupFake;
+use wazzup_user_sync::config::SyncSettings;
 use wazzup_user_sync::credentials::{
     CredentialProvider, Credentials, StaticCredentials, parse_secret_value,
 };
-use wazzup_user_sync::domain::PhoneRegion;
+use wazzup_user_sync::domain::{PhoneRegion, Scope};
 use wazzup_user_sync::handler::{App, Settings};
 use wazzup_user_sync::sources::generic::signature::WebhookSecret;
 use wazzup_user_sync::wazzup::{ClientConfig, RetryPolicy, WazzupClient};
@@ -21,13 +22,17 @@ use wazzup_user_sync::wazzup::{ClientConfig, RetryPolicy, WazzupClient};
 pub const API_KEY: &str = "test-api-key";
 pub const TOKEN: &str = "test-webhook-token";
 pub const SIGNING_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+/// The administrator's token for `POST /sync`.
+pub const ADMIN_TOKEN: &str = "test-admin-token";
 
-/// The API key, the generic webhook's signing secret and token, and `more` fields.
+/// The API key, the generic webhook's signing secret and token, the administrator's token,
+/// and `more` fields.
 pub fn credentials_with(api_key: &str, more: Value) -> Credentials {
     let mut document = json!({
         "apiKey": api_key,
         "webhookSecret": SIGNING_SECRET,
         "webhookToken": TOKEN,
+        "adminToken": ADMIN_TOKEN,
     });
     if let (Some(document), Value::Object(more)) = (document.as_object_mut(), more) {
         document.extend(more);
@@ -56,12 +61,19 @@ pub fn client(url: &str, retry: RetryPolicy) -> WazzupClient {
     WazzupClient::new(config).unwrap()
 }
 
+/// The settings of a deployment that manages every Wazzup user (so that webhook deletions
+/// reach Wazzup), with the defaults' limits.
 pub fn settings() -> Settings {
     Settings {
         allow_unauthenticated: false,
         max_body_bytes: 1024 * 1024,
+        max_events: 1000,
+        request_budget: Duration::from_secs(8),
         phone_region: PhoneRegion::default(),
-        sync: None,
+        sync: Some(SyncSettings {
+            scope: Scope::All,
+            max_delete_share: 0.10,
+        }),
     }
 }
 
@@ -105,11 +117,12 @@ pub fn function_url_request_encoded(
     } else {
         body.to_string()
     };
+    let (path, query) = path.split_once('?').unwrap_or((path, ""));
     let event = json!({
         "version": "2.0",
         "routeKey": "$default",
         "rawPath": path,
-        "rawQueryString": "",
+        "rawQueryString": query,
         "headers": headers,
         "requestContext": {
             "accountId": "anonymous",
@@ -167,6 +180,7 @@ pub fn rest_v1_request(headers: &[(&str, &str)], body: &str) -> Request {
 
 pub const JSON: (&str, &str) = ("content-type", "application/json");
 pub const BEARER: (&str, &str) = ("authorization", "Bearer test-webhook-token");
+pub const ADMIN: (&str, &str) = ("authorization", "Bearer test-admin-token");
 
 /// A POST / with the bearer token and a JSON body.
 pub fn authorized(body: &str) -> Request {
@@ -182,12 +196,17 @@ pub fn now() -> i64 {
 
 /// A POST / signed the Standard Webhooks way with [`SIGNING_SECRET`].
 pub fn signed(body: &str, timestamp: i64) -> Request {
+    signed_to("/", body, timestamp)
+}
+
+/// A POST to `path` signed the Standard Webhooks way with [`SIGNING_SECRET`].
+pub fn signed_to(path: &str, body: &str, timestamp: i64) -> Request {
     let secret = WebhookSecret::parse(SIGNING_SECRET).unwrap();
     let signature = secret.sign("msg_2pQ8bU9pZb2cNq5tLx0mVq", timestamp, body.as_bytes());
     let ts = timestamp.to_string();
     function_url_request(
         "POST",
-        "/",
+        path,
         &[
             JSON,
             ("webhook-id", "msg_2pQ8bU9pZb2cNq5tLx0mVq"),

@@ -20,8 +20,7 @@ use wazzup_testkit::serve::{local_addr, serve};
 use wazzup_user_sync::config::Config;
 use wazzup_user_sync::credentials::env_name;
 use wazzup_user_sync::domain::mask_phone;
-use wazzup_user_sync::handler::App;
-use wazzup_user_sync::sources::registry;
+use wazzup_user_sync::handler::{self, App};
 use wazzup_user_sync::telemetry;
 
 /// The local secret, in `events/`: the credentials the event files are made with.
@@ -96,6 +95,11 @@ async fn main() -> ExitCode {
     // The environment wins; the local secret fills the gaps. Secrets Manager is never used.
     let mut vars: HashMap<String, String> = std::env::vars().collect();
     vars.remove("WAZZUP_SECRET_ID");
+    // The local Wazzup holds only what the events create: this run manages all of it.
+    if !vars.contains_key("SYNC_ID_PREFIX") {
+        vars.entry("SYNC_MANAGE_ALL".into())
+            .or_insert_with(|| "true".into());
+    }
     match local_secret(&options.events.join(LOCAL_SECRET)) {
         Ok(fields) => {
             for (field, value) in fields {
@@ -122,7 +126,7 @@ async fn main() -> ExitCode {
             }
         }
     };
-    let config = match Config::from_vars(|name| vars.get(name).cloned(), &registry::secret_fields())
+    let config = match Config::from_vars(|name| vars.get(name).cloned(), &handler::secret_fields())
     {
         Ok(config) => config,
         Err(error) => {

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use super::rules;
-use crate::domain::{EventBatch, PhoneRegion, Rejection};
+use crate::domain::{ECHO_CHARS, EventBatch, PhoneRegion, Rejection, excerpt};
 use crate::sources::contract::{BodyError, Received};
 
 /// The fields of one form-encoded Bitrix24 event.
@@ -45,7 +45,8 @@ impl Form {
         };
         if !event.eq_ignore_ascii_case("ONUSERADD") {
             return Ok(Received::Ignored(format!(
-                "Bitrix24 event {event} is not synced; only ONUSERADD is"
+                "Bitrix24 event {} is not synced; only ONUSERADD is",
+                excerpt(event, ECHO_CHARS)
             )));
         }
         let mut batch = EventBatch::default();

@@ -8,8 +8,8 @@
 use serde_json::Value;
 
 use crate::domain::{
-    EventBatch, FieldError, PhoneRegion, Rejection, SyncEvent, Warning, delete_event,
-    text_or_integer, upsert_event,
+    ECHO_CHARS, EventBatch, FieldError, PhoneRegion, Rejection, SyncEvent, Warning, delete_event,
+    excerpt, text_or_integer, upsert_event,
 };
 use crate::sources::contract::BodyError;
 
@@ -20,23 +20,23 @@ fn reject(index: usize, id: Option<&str>, reason: &str, message: impl Into<Strin
 /// The event types this format accepts.
 pub const EVENT_TYPES: [&str; 3] = ["employee.created", "employee.updated", "employee.deleted"];
 
-/// Parses a generic webhook body. Fails only when the body as a whole is unusable; individual
-/// bad events become rejections in the returned batch.
-pub fn parse(body: &[u8], region: PhoneRegion) -> Result<EventBatch, BodyError> {
+/// Parses a generic webhook body of at most `max_events` events. Fails only when the body as
+/// a whole is unusable; individual bad events become rejections in the returned batch.
+pub fn parse(body: &[u8], region: PhoneRegion, max_events: usize) -> Result<EventBatch, BodyError> {
     let value: Value = serde_json::from_slice(body)
         .map_err(|e| BodyError::NotJson(format!("body is not valid JSON: {e}")))?;
-    let Value::Object(top) = value else {
+    let Value::Object(mut top) = value else {
         return Err(BodyError::WrongShape(
             "body must be a JSON object with \"event\" or \"events\"".into(),
         ));
     };
-    let items: Vec<Value> = match (top.get("events"), top.get("event")) {
-        (Some(Value::Array(items)), _) => items.clone(),
+    let items: Vec<Value> = match (top.remove("events"), top.contains_key("event")) {
+        (Some(Value::Array(items)), _) => items,
         (Some(_), _) => {
             return Err(BodyError::WrongShape("\"events\" must be an array".into()));
         }
-        (None, Some(_)) => vec![Value::Object(top)],
-        (None, None) => {
+        (None, true) => vec![Value::Object(top)],
+        (None, false) => {
             return Err(BodyError::WrongShape(
                 "body must have \"event\" (one event) or \"events\" (a batch)".into(),
             ));
@@ -44,6 +44,12 @@ pub fn parse(body: &[u8], region: PhoneRegion) -> Result<EventBatch, BodyError> 
     };
     if items.is_empty() {
         return Err(BodyError::EmptyBatch);
+    }
+    if items.len() > max_events {
+        return Err(BodyError::TooManyEvents {
+            count: items.len(),
+            max: max_events,
+        });
     }
 
     let mut batch = EventBatch::default();
@@ -80,7 +86,11 @@ fn parse_event(
                 index,
                 id_text,
                 "UNKNOWN_EVENT",
-                format!("event \"{kind}\" is not one of {}", EVENT_TYPES.join(", ")),
+                format!(
+                    "event \"{}\" is not one of {}",
+                    excerpt(kind, ECHO_CHARS),
+                    EVENT_TYPES.join(", ")
+                ),
             ));
         }
         _ => {
@@ -140,7 +150,7 @@ mod tests {
     use crate::domain::{IndexedEvent, UserId};
 
     fn parse_str(body: &str) -> Result<EventBatch, BodyError> {
-        parse(body.as_bytes(), PhoneRegion::default())
+        parse(body.as_bytes(), PhoneRegion::default(), 1000)
     }
 
     #[test]
@@ -243,5 +253,10 @@ mod tests {
             parse_str(r#"{"events": []}"#),
             Err(BodyError::EmptyBatch)
         ));
+        let eleven = format!(r#"{{"events": [{}]}}"#, ["{}"; 11].join(","));
+        assert_eq!(
+            parse(eleven.as_bytes(), PhoneRegion::default(), 10),
+            Err(BodyError::TooManyEvents { count: 11, max: 10 })
+        );
     }
 }

@@ -38,7 +38,7 @@ pub fn credentials(secrets: &SecretFields) -> Result<WebhookCredentials, SecretE
 }
 
 /// Authenticates a request the generic webhook's way (a signature or the bearer token).
-pub fn authenticate_request(
+fn authenticate_request(
     request: &Inbound<'_>,
     secrets: &SecretFields,
     settings: &SourceSettings,
@@ -109,7 +109,7 @@ impl Webhook for Generic {
                 "the body must be JSON, sent with Content-Type: application/json",
             ));
         }
-        format::parse(request.body, settings.phone_region)
+        format::parse(request.body, settings.phone_region, settings.max_events)
             .map(Received::Batch)
             .map_err(Refusal::Body)
     }

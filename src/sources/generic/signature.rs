@@ -15,11 +15,16 @@ use hmac::{Hmac, Mac};
 use http::HeaderMap;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
+use subtle::ConstantTimeEq;
 
 use crate::auth::{bearer_token, header, secrets_equal};
 
 /// How far a signed timestamp may be from the clock, in either direction.
 pub const TIMESTAMP_TOLERANCE_SECS: i64 = 5 * 60;
+
+/// The most signatures one `webhook-signature` header may carry (a sender rotating its keys
+/// sends two or three); more is refused before any HMAC is computed.
+pub const MAX_SIGNATURES: usize = 10;
 
 /// A Standard Webhooks signing secret (`whsec_` followed by base64 key bytes).
 #[derive(Clone)]
@@ -59,10 +64,20 @@ impl WebhookSecret {
         mac
     }
 
-    fn verify(&self, msg_id: &str, timestamp: i64, body: &[u8], signature: &[u8]) -> bool {
-        self.mac(msg_id, timestamp, body)
-            .verify_slice(signature)
-            .is_ok()
+    /// Whether any of `candidates` is this secret's signature of the message. The HMAC over
+    /// the body is computed once, whatever the number of candidates; each comparison is in
+    /// constant time.
+    fn matches_any(
+        &self,
+        msg_id: &str,
+        timestamp: i64,
+        body: &[u8],
+        candidates: &[Vec<u8>],
+    ) -> bool {
+        let tag = self.mac(msg_id, timestamp, body).finalize().into_bytes();
+        candidates.iter().fold(false, |found, candidate| {
+            found | bool::from(tag.as_slice().ct_eq(candidate))
+        })
     }
 }
 
@@ -133,6 +148,8 @@ pub enum AuthError {
     TimestampOutOfTolerance,
     #[error("no webhook signature matches")]
     BadSignature,
+    #[error("webhook-signature carries more than 10 signatures")]
+    TooManySignatures,
 }
 
 /// Authenticates a request from its headers and raw body. `now` is the current Unix time in
@@ -198,20 +215,24 @@ fn verify_signature(
         .trim()
         .parse()
         .map_err(|_| AuthError::BadTimestamp)?;
-    if (now - timestamp).abs() > TIMESTAMP_TOLERANCE_SECS {
+    if now.abs_diff(timestamp) > TIMESTAMP_TOLERANCE_SECS.unsigned_abs() {
         return Err(AuthError::TimestampOutOfTolerance);
     }
+    if signatures.split_whitespace().nth(MAX_SIGNATURES).is_some() {
+        return Err(AuthError::TooManySignatures);
+    }
+    // A SHA-256 tag is 32 bytes: anything else can never match and is not even compared.
     let candidates: Vec<Vec<u8>> = signatures
         .split_whitespace()
         .filter_map(|entry| entry.strip_prefix("v1,"))
+        .filter(|encoded| encoded.len() <= 64)
         .filter_map(|encoded| STANDARD.decode(encoded).ok())
-        .filter(|decoded| !decoded.is_empty())
+        .filter(|decoded| decoded.len() == 32)
         .collect();
-    let matched = secrets.iter().any(|secret| {
-        candidates
+    let matched = !candidates.is_empty()
+        && secrets
             .iter()
-            .any(|candidate| secret.verify(msg_id, timestamp, body, candidate))
-    });
+            .any(|secret| secret.matches_any(msg_id, timestamp, body, &candidates));
     if matched {
         Ok(())
     } else {
@@ -312,6 +333,52 @@ mod tests {
                 "{bad:?} was accepted"
             );
         }
+    }
+
+    #[test]
+    fn extreme_timestamps_are_refused_without_overflow() {
+        for ts in [i64::MIN, i64::MAX, -1] {
+            let headers = signed_headers(VECTOR_ID, ts, VECTOR_SIGNATURE);
+            for now in [VECTOR_TS, i64::MAX, i64::MIN]
+                .into_iter()
+                .filter(|now| *now != ts)
+            {
+                assert_eq!(
+                    authenticate(&with_secret(), false, &headers, VECTOR_BODY.as_bytes(), now),
+                    Err(AuthError::TimestampOutOfTolerance),
+                    "{ts} at {now}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn more_than_ten_signatures_are_refused_before_any_hmac() {
+        let wrong = "v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+        let ten = format!("{} {VECTOR_SIGNATURE}", [wrong; 9].join(" "));
+        let headers = signed_headers(VECTOR_ID, VECTOR_TS, &ten);
+        assert_eq!(
+            authenticate(
+                &with_secret(),
+                false,
+                &headers,
+                VECTOR_BODY.as_bytes(),
+                VECTOR_TS
+            ),
+            Ok(AuthMethod::Signature)
+        );
+        let eleven = format!("{wrong} {ten}");
+        let headers = signed_headers(VECTOR_ID, VECTOR_TS, &eleven);
+        assert_eq!(
+            authenticate(
+                &with_secret(),
+                false,
+                &headers,
+                VECTOR_BODY.as_bytes(),
+                VECTOR_TS
+            ),
+            Err(AuthError::TooManySignatures)
+        );
     }
 
     #[test]

@@ -12,7 +12,9 @@
 use serde_json::{Map, Value};
 
 use super::rules;
-use crate::domain::{EventBatch, PhoneRegion, Rejection, delete_event, text_or_integer};
+use crate::domain::{
+    ECHO_CHARS, EventBatch, PhoneRegion, Rejection, delete_event, excerpt, text_or_integer,
+};
 use crate::sources::contract::{BodyError, Received};
 
 fn id_text(value: Option<&Value>) -> Option<String> {
@@ -78,13 +80,14 @@ pub fn parse(body: &[u8], region: PhoneRegion) -> Result<Received, BodyError> {
 
     if entity != "user" {
         return Ok(Received::Ignored(format!(
-            "Pipedrive \"{entity}\" events are not synced; only \"user\" events are"
+            "Pipedrive \"{}\" events are not synced; only \"user\" events are",
+            excerpt(entity, ECHO_CHARS)
         )));
     }
     let Some(action) = action_word.and_then(action) else {
         return Ok(Received::Ignored(format!(
             "Pipedrive user action \"{}\" is not synced",
-            action_word.unwrap_or("")
+            excerpt(action_word.unwrap_or(""), ECHO_CHARS)
         )));
     };
     let previous = object(top.get("previous"));

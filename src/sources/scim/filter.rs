@@ -27,7 +27,10 @@ impl AttrPath {
     /// Reads `name`, `name.sub`, or either prefixed with a schema URN and `:`.
     pub fn parse(text: &str) -> Result<Self, String> {
         let text = text.trim();
-        let (urn, rest) = if text.len() > 4 && text[..4].eq_ignore_ascii_case("urn:") {
+        let is_urn = text
+            .get(..4)
+            .is_some_and(|scheme| scheme.eq_ignore_ascii_case("urn:"));
+        let (urn, rest) = if is_urn && text.len() > 4 {
             match text.rfind(':') {
                 Some(at) => (Some(&text[..at]), &text[at + 1..]),
                 None => (None, text),
@@ -134,8 +137,7 @@ pub enum Filter {
 impl Filter {
     /// Reads a filter expression.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let tokens = tokenize(text)?;
-        let mut parser = Parser { tokens, at: 0 };
+        let mut parser = Parser::new(tokenize(text)?)?;
         let filter = parser.or_expr()?;
         match parser.peek() {
             None => Ok(filter),
@@ -328,8 +330,7 @@ pub struct PatchPath {
 
 impl PatchPath {
     pub fn parse(text: &str) -> Result<Self, String> {
-        let tokens = tokenize(text)?;
-        let mut parser = Parser { tokens, at: 0 };
+        let mut parser = Parser::new(tokenize(text)?)?;
         let Some(Token::Word(word)) = parser.next() else {
             return Err(format!("\"{text}\" is not an attribute path"));
         };
@@ -393,7 +394,19 @@ impl Token {
     }
 }
 
+/// The longest filter (or PATCH path) read, in characters; Okta's and Entra's are far shorter.
+pub const MAX_FILTER_CHARS: usize = 1000;
+/// The most comparisons one filter may join with `and` / `or`.
+pub const MAX_FILTER_TERMS: usize = 20;
+/// The deepest nesting of `(`, `not (` and `[` in one filter.
+pub const MAX_FILTER_DEPTH: usize = 5;
+
 fn tokenize(text: &str) -> Result<Vec<Token>, String> {
+    if text.chars().nth(MAX_FILTER_CHARS).is_some() {
+        return Err(format!(
+            "the filter is longer than {MAX_FILTER_CHARS} characters"
+        ));
+    }
     let mut tokens = Vec::new();
     let mut chars = text.char_indices().peekable();
     while let Some(&(start, c)) = chars.peek() {
@@ -454,6 +467,39 @@ struct Parser {
 }
 
 impl Parser {
+    /// A parser over `tokens`, refused beyond the limits on terms and nesting, so that the
+    /// recursive descent below (and every walk of the tree it builds) stays shallow and small
+    /// whatever a caller sends.
+    fn new(tokens: Vec<Token>) -> Result<Self, String> {
+        let mut depth: usize = 0;
+        let mut terms: usize = 1;
+        for token in &tokens {
+            match token {
+                Token::LParen | Token::LBracket => {
+                    depth += 1;
+                    if depth > MAX_FILTER_DEPTH {
+                        return Err(format!(
+                            "the filter nests deeper than {MAX_FILTER_DEPTH} levels"
+                        ));
+                    }
+                }
+                Token::RParen | Token::RBracket => depth = depth.saturating_sub(1),
+                Token::Word(word)
+                    if word.eq_ignore_ascii_case("and") || word.eq_ignore_ascii_case("or") =>
+                {
+                    terms += 1;
+                    if terms > MAX_FILTER_TERMS {
+                        return Err(format!(
+                            "the filter joins more than {MAX_FILTER_TERMS} comparisons"
+                        ));
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(Self { tokens, at: 0 })
+    }
+
     fn peek(&self) -> Option<&Token> {
         self.tokens.get(self.at)
     }

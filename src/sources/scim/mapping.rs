@@ -279,7 +279,11 @@ pub fn write_answer(
     let mut schemas = vec![Value::String(USER_SCHEMA.into())];
     schemas.extend(
         out.iter()
-            .filter(|(k, v)| k.len() > 4 && k[..4].eq_ignore_ascii_case("urn:") && v.is_object())
+            .filter(|(k, v)| {
+                k.len() > 4
+                    && k.get(..4).is_some_and(|s| s.eq_ignore_ascii_case("urn:"))
+                    && v.is_object()
+            })
             .map(|(k, _)| Value::String(k.clone())),
     );
     out.insert("schemas".into(), Value::Array(schemas));

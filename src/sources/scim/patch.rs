@@ -18,6 +18,11 @@ use super::filter::{AttrPath, CompareOp, Filter, PatchPath, get_ci};
 /// The PatchOp message schema.
 pub const PATCH_OP_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
+/// The most changes one PATCH may make: its operations, a path-less value's attributes each
+/// counted as one. Identity providers send a handful; the limit keeps a PATCH's work small
+/// whatever its size.
+pub const MAX_PATCH_CHANGES: usize = 100;
+
 /// Why a PATCH cannot be applied: a SCIM `scimType` and a detail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PatchError {
@@ -71,6 +76,23 @@ pub fn parse(body: &Value) -> Result<Vec<Operation>, PatchError> {
         .ok_or_else(|| error("invalidSyntax", "\"Operations\" must be an array"))?;
     if operations.is_empty() {
         return Err(error("invalidSyntax", "\"Operations\" is empty"));
+    }
+    let changes: usize = operations
+        .iter()
+        .map(|operation| match get_ci(operation, "path") {
+            None | Some(Value::Null) => get_ci(operation, "value")
+                .and_then(Value::as_object)
+                .map_or(1, Map::len),
+            Some(_) => 1,
+        })
+        .sum();
+    if changes > MAX_PATCH_CHANGES {
+        return Err(error(
+            "invalidValue",
+            format!(
+                "the PATCH makes {changes} changes; at most {MAX_PATCH_CHANGES} are accepted in one request"
+            ),
+        ));
     }
     operations
         .iter()
@@ -534,6 +556,14 @@ mod tests {
         assert_eq!(e.scim_type, "invalidSyntax");
         let e = patched(json!({"Operations": []})).unwrap_err();
         assert_eq!(e.scim_type, "invalidSyntax");
+        let many: Vec<Value> = (0..101)
+            .map(|i| json!({"op": "add", "path": format!("a{i}"), "value": i}))
+            .collect();
+        let e = patched(ops(json!(many))).unwrap_err();
+        assert_eq!(e.scim_type, "invalidValue");
+        let wide: Map<String, Value> = (0..101).map(|i| (format!("a{i}"), json!(i))).collect();
+        let e = patched(ops(json!([{"op": "add", "value": wide}]))).unwrap_err();
+        assert!(e.detail.contains("101 changes"), "{}", e.detail);
     }
 
     #[test]

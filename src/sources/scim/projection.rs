@@ -14,8 +14,32 @@ pub struct Projection {
     pub excluded: Vec<AttrPath>,
 }
 
+/// The most attribute names `attributes` and `excludedAttributes` may list together.
+pub const MAX_PROJECTED: usize = 50;
+
+fn too_many() -> ScimError {
+    ScimError::bad(
+        "invalidValue",
+        format!(
+            "at most {MAX_PROJECTED} attributes may be named in attributes and excludedAttributes"
+        ),
+    )
+}
+
 impl Projection {
+    /// The projection, refused when it names more than [`MAX_PROJECTED`] attributes.
+    pub fn checked(self) -> Result<Self, ScimError> {
+        if self.attributes.len() + self.excluded.len() > MAX_PROJECTED {
+            return Err(too_many());
+        }
+        Ok(self)
+    }
+
     pub fn parse_list(text: &str) -> Result<Vec<AttrPath>, ScimError> {
+        let names = text.split(',').filter(|s| !s.trim().is_empty());
+        if names.clone().nth(MAX_PROJECTED).is_some() {
+            return Err(too_many());
+        }
         text.split(',')
             .map(str::trim)
             .filter(|s| !s.is_empty())
@@ -32,7 +56,7 @@ impl Projection {
                 projection.excluded.extend(Self::parse_list(value)?);
             }
         }
-        Ok(projection)
+        projection.checked()
     }
 
     /// Keeps only the attributes asked for, or drops those excluded; `schemas` and `id` stay.

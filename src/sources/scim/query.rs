@@ -10,7 +10,7 @@ use super::exchange::{Context, list_response, only, read_json};
 use super::filter::{AttrPath, Filter, get_ci};
 use super::mapping;
 use super::media::scim_json;
-use super::projection::Projection;
+use super::projection::{MAX_PROJECTED, Projection};
 use super::users::stored;
 use crate::domain::UserId;
 use crate::service::Session;
@@ -116,6 +116,10 @@ impl ListQuery {
         let paths = |name: &str| -> Result<Vec<AttrPath>, ScimError> {
             match get_ci(body, name) {
                 None | Some(Value::Null) => Ok(Vec::new()),
+                Some(Value::Array(items)) if items.len() > MAX_PROJECTED => Err(ScimError::bad(
+                    "invalidValue",
+                    format!("{name} names more than {MAX_PROJECTED} attributes"),
+                )),
                 Some(Value::Array(items)) => items
                     .iter()
                     .map(|item| {
@@ -152,7 +156,8 @@ impl ListQuery {
             Projection {
                 attributes: paths("attributes")?,
                 excluded: paths("excludedAttributes")?,
-            },
+            }
+            .checked()?,
         )
     }
 }

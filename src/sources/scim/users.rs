@@ -11,7 +11,7 @@ use super::mapping::{self, Base, Stored};
 use super::media::scim_json;
 use super::patch;
 use super::projection::Projection;
-use crate::domain::{SyncEvent, delete_event, mask_phone, upsert_event};
+use crate::domain::{LoggedId, SyncEvent, delete_event, mask_phone, upsert_event};
 use crate::service::Session;
 use crate::sources::contract::Inbound;
 use crate::wazzup::RemoteUser;
@@ -92,7 +92,7 @@ pub async fn create(request: &Inbound<'_>, session: &mut Session<'_>, context: &
     }
     let sent = body.as_object().cloned().unwrap_or_default();
     if !active {
-        tracing::info!(action = "scim_create", user_id = %id, "inactive user: nothing created in Wazzup");
+        tracing::info!(action = "scim_create", user_id = %LoggedId(&id), "inactive user: nothing created in Wazzup");
         return resource_answer(
             request,
             StatusCode::CREATED,
@@ -101,7 +101,7 @@ pub async fn create(request: &Inbound<'_>, session: &mut Session<'_>, context: &
     }
     let name = mapping::name_of(&body).unwrap_or_else(|| id.clone());
     let stored = store(session, context, &id, &name, mapping::phone_of(&body), None).await?;
-    tracing::info!(action = "scim_create", user_id = %id, "user created");
+    tracing::info!(action = "scim_create", user_id = %LoggedId(&id), "user created");
     resource_answer(
         request,
         StatusCode::CREATED,
@@ -123,7 +123,7 @@ pub async fn replace(
         if current.is_some() {
             remove_from_wazzup(id, session).await?;
         }
-        tracing::info!(action = "scim_deactivate", user_id = %id, "user deactivated by PUT");
+        tracing::info!(action = "scim_deactivate", user_id = %LoggedId(id), "user deactivated by PUT");
         return resource_answer(
             request,
             StatusCode::OK,
@@ -137,7 +137,7 @@ pub async fn replace(
         )
     })?;
     if current.is_none() {
-        tracing::info!(action = "scim_replace", user_id = %id, "user not in Wazzup: created again from the PUT");
+        tracing::info!(action = "scim_replace", user_id = %LoggedId(id), "user not in Wazzup: created again from the PUT");
     }
     let stored = store(
         session,
@@ -190,7 +190,7 @@ pub async fn modify(
                  to bring it back, PUT the whole user, or PATCH active true together with its name"
             )));
         };
-        tracing::info!(action = "scim_patch", user_id = %id, "user not in Wazzup: created again by the PATCH");
+        tracing::info!(action = "scim_patch", user_id = %LoggedId(id), "user not in Wazzup: created again by the PATCH");
         let stored = store(session, context, id, &name, mapping::phone_of(&after), None).await?;
         return resource_answer(
             request,
@@ -200,7 +200,7 @@ pub async fn modify(
     };
     if !active {
         remove_from_wazzup(id, session).await?;
-        tracing::info!(action = "scim_deactivate", user_id = %id, "user deactivated by PATCH");
+        tracing::info!(action = "scim_deactivate", user_id = %LoggedId(id), "user deactivated by PATCH");
         return resource_answer(
             request,
             StatusCode::OK,
@@ -231,7 +231,7 @@ pub async fn modify(
 
 pub async fn remove(id: &str, session: &mut Session<'_>) -> Answer {
     remove_from_wazzup(id, session).await?;
-    tracing::info!(action = "scim_delete", user_id = %id, "user deleted");
+    tracing::info!(action = "scim_delete", user_id = %LoggedId(id), "user deleted");
     let mut response = http::Response::new(String::new());
     *response.status_mut() = StatusCode::NO_CONTENT;
     Ok(response)
@@ -252,7 +252,7 @@ async fn store(
     let (event, warning) = upsert_event(0, id, Some(name), phone.as_deref(), context.region)
         .map_err(|rejection| ScimError::bad("invalidValue", rejection.message))?;
     if let Some(warning) = warning {
-        tracing::warn!(user_id = %id, code = %warning.code, "phone number not valid: the user is stored without it");
+        tracing::warn!(user_id = %LoggedId(id), code = %warning.code, "phone number not valid: the user is stored without it");
     }
     let SyncEvent::Upsert(user) = &event else {
         return Err(ScimError::new(
@@ -294,6 +294,14 @@ async fn store(
 
 async fn remove_from_wazzup(id: &str, session: &mut Session<'_>) -> Result<(), ScimError> {
     let event = delete_event(0, id).map_err(|_| not_in_wazzup(id))?;
-    let (_, result) = session.apply_events(vec![event]).await;
-    result.map_err(|e| apply_error(&e))
+    let (summary, result) = session.apply_events(vec![event]).await;
+    result.map_err(|e| apply_error(&e))?;
+    match summary.rejected.first() {
+        None => Ok(()),
+        Some(rejection) => Err(ScimError::new(
+            StatusCode::FORBIDDEN,
+            None,
+            format!("the user was not removed: {}", rejection.message),
+        )),
+    }
 }
