@@ -1,6 +1,8 @@
 """Checks what template.yaml deploys, after SAM's own transform: the runtime, architecture and
-build method, the Function URL, JSON logs with retention, and a role that can read exactly one
-secret and nothing else. Run by tests/template.rs; needs cfn-lint (which brings the SAM
+build method, the Function URL, JSON logs with retention, a concurrency bound on each function,
+https to Wazzup, an alarm on failed scheduled syncs, and least-privilege roles: the
+internet-facing function reads exactly one secret, and only the scheduled function may read the
+CRM's credentials. Run by tests/template.rs; needs cfn-lint (which brings the SAM
 translator), installed by scripts/test.sh. Reaches no network."""
 
 import json
@@ -31,6 +33,12 @@ env = props["Environment"]["Variables"]
 assert env["WAZZUP_SECRET_ID"] == {"Ref": "WazzupSecretArn"}, env
 assert env["ALLOW_UNAUTHENTICATED"] == {"Ref": "AllowUnauthenticated"}
 assert template["Parameters"]["AllowUnauthenticated"]["Default"] == "false"
+assert props["ReservedConcurrentExecutions"] == {"Ref": "HttpConcurrency"}
+assert env["REQUEST_BUDGET_SECONDS"] == {"Ref": "RequestBudgetSeconds"}
+assert template["Parameters"]["RequestBudgetSeconds"]["Default"] < 10
+assert "CRM_SECRET_ID" not in env, "the internet-facing function never holds CRM credentials"
+url = template["Parameters"]["WazzupApiUrl"]
+assert url["AllowedPattern"].startswith("^https://"), url
 log_group = template["Resources"]["WazzupUserSyncLogGroup"]["Properties"]
 assert log_group["RetentionInDays"] == {"Ref": "LogRetentionDays"}
 
@@ -40,6 +48,14 @@ scheduled = template["Resources"]["WazzupScheduledSyncFunction"]
 assert scheduled["Metadata"]["BuildProperties"]["Binary"] == "wazzup-user-sync"
 assert scheduled["Properties"]["Environment"]["Variables"]["WAZZUP_FUNCTION_MODE"] == "scheduled"
 assert "FunctionUrlConfig" not in scheduled["Properties"]
+assert scheduled["Properties"]["ReservedConcurrentExecutions"] == 1
+assert scheduled["Properties"]["Environment"]["Variables"]["CRM_SECRET_ID"] == {
+    "Fn::If": ["HasCrmSecret", {"Ref": "CrmSecretArn"}, {"Ref": "AWS::NoValue"}]
+}
+alarm = template["Resources"]["WazzupScheduledSyncErrorsAlarm"]["Properties"]
+assert alarm["MetricName"] == "Errors" and alarm["Namespace"] == "AWS/Lambda"
+assert alarm["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "WazzupScheduledSyncFunction"}}]
+assert alarm["Threshold"] == 1
 schedule = template["Resources"]["WazzupSyncSchedule"]["Properties"]
 assert schedule["State"] == {"Ref": "ScheduleState"}
 assert template["Parameters"]["ScheduleState"]["Default"] == "DISABLED"
@@ -71,28 +87,42 @@ class NoManagedPolicies:
 resources = transform(template, {}, NoManagedPolicies())["Resources"]
 types = sorted(r["Type"] for r in resources.values())
 assert "AWS::Lambda::Url" in types, types
-function_roles = [
-    resources[name]["Properties"]
-    for name in ("WazzupUserSyncFunctionRole", "WazzupScheduledSyncFunctionRole")
-]
-for role in function_roles:
-    assert role["ManagedPolicyArns"] == [
-        "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
-    ], role["ManagedPolicyArns"]
+def grants(role):
+    """Each action the role grants, with every resource it is granted on."""
     statements = []
     for policy in role["Policies"]:
+        condition = None
         if "Fn::If" in policy:
             condition, policy, otherwise = policy["Fn::If"]
-            assert condition == "HasSecretKmsKey" and otherwise == {"Ref": "AWS::NoValue"}
-        statements.extend(policy["PolicyDocument"]["Statement"])
+            assert otherwise == {"Ref": "AWS::NoValue"}, otherwise
+        for statement in policy["PolicyDocument"]["Statement"]:
+            statements.append((condition, statement))
     granted = {}
-    for statement in statements:
+    for condition, statement in statements:
         assert statement["Effect"] == "Allow"
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         for action in actions:
-            granted[action] = statement["Resource"]
+            granted.setdefault(action, []).append((condition, json.dumps(statement["Resource"])))
+    return granted
+
+
+roles = {
+    name: resources[name + "Role"]["Properties"]
+    for name in ("WazzupUserSyncFunction", "WazzupScheduledSyncFunction")
+}
+for name, role in roles.items():
+    assert role["ManagedPolicyArns"] == [
+        "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+    ], role["ManagedPolicyArns"]
+    granted = grants(role)
     assert set(granted) == {"secretsmanager:GetSecretValue", "kms:Decrypt"}, granted
-    secret = granted["secretsmanager:GetSecretValue"]
-    assert "WazzupSecretArn" in json.dumps(secret) and "*" not in json.dumps(secret), secret
-    assert granted["kms:Decrypt"] == {"Ref": "SecretKmsKeyArn"}, granted["kms:Decrypt"]
+    for _, resource in granted["secretsmanager:GetSecretValue"]:
+        assert "*" not in resource, resource
+    assert granted["kms:Decrypt"] == [("HasSecretKmsKey", json.dumps({"Ref": "SecretKmsKeyArn"}))]
+    secrets = granted["secretsmanager:GetSecretValue"]
+    if name == "WazzupUserSyncFunction":
+        assert len(secrets) == 1 and "WazzupSecretArn" in secrets[0][1], secrets
+    else:
+        assert [c for c, r in secrets if "WazzupSecretArn" in r] == [None], secrets
+        assert [c for c, r in secrets if "CrmSecretArn" in r] == ["HasCrmSecret"], secrets
 print("template.yaml: ok")
