@@ -11,6 +11,10 @@
 //! | `REQUEST_BUDGET_SECONDS` | `8` | how long a caller waiting for an answer lets the function work, retries included (under Pipedrive's 10 s) |
 //! | `MAX_BODY_BYTES` | `1048576` | larger request bodies get 413 |
 //! | `MAX_EVENTS_PER_REQUEST` | `1000` | a batch with more events gets 413 |
+//! | `QUEUE_URL` | — | queued mode: the SQS FIFO queue accepted changes wait in (without it, changes are applied at once) |
+//! | `STATE_TABLE` | — | the DynamoDB table of the newest change applied per employee (order and replay protection) |
+//! | `MAX_RECEIVE_COUNT` | `30` | worker: how often the queue hands a message out before it dead-letters it (the queue's redrive policy) |
+//! | `WAZZUP_RATE_LIMIT` | `400` | calls to Wazzup per 5 s from one container (the account allows 500 in all) |
 //! | `CRM_SECRET_ID` | — | scheduled mode: the secret holding the CRMs' users-API credentials (else they are read from `WAZZUP_SECRET_ID`'s) |
 //! | `DEFAULT_PHONE_REGION` | `RU` | region for phone numbers written without a country code |
 //! | `SYNC_ID_PREFIX` | — | full sync: the Wazzup users it manages (and may delete) are those whose id starts with this |
@@ -51,6 +55,14 @@ pub struct Config {
     pub max_events: usize,
     /// The secret with the CRMs' users-API credentials, for the scheduled mode.
     pub crm_secret_id: Option<String>,
+    /// Queued mode: the queue accepted changes wait in.
+    pub queue_url: Option<String>,
+    /// The table of the newest change applied per employee.
+    pub state_table: Option<String>,
+    /// How often the queue hands a message out before it dead-letters it.
+    pub max_receive_count: u32,
+    /// Calls to Wazzup per 5 s from one container.
+    pub wazzup_rate_limit: usize,
     pub phone_region: PhoneRegion,
     /// Full sync (`POST /sync` and the scheduled run): `None` when no scope is configured,
     /// which keeps it off.
@@ -173,9 +185,16 @@ impl Config {
         let max_events = number(&get, "MAX_EVENTS_PER_REQUEST", 1000usize)?.max(1);
         let request_budget =
             Duration::from_secs(number(&get, "REQUEST_BUDGET_SECONDS", 8u64)?.max(1));
-        let crm_secret_id = get("CRM_SECRET_ID")
-            .map(|v| v.trim().to_owned())
-            .filter(|v| !v.is_empty());
+        let text = |variable: &str| {
+            get(variable)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let crm_secret_id = text("CRM_SECRET_ID");
+        let queue_url = text("QUEUE_URL");
+        let state_table = text("STATE_TABLE");
+        let max_receive_count = number(&get, "MAX_RECEIVE_COUNT", 30u32)?.max(1);
+        let wazzup_rate_limit = number(&get, "WAZZUP_RATE_LIMIT", 400usize)?.clamp(1, 500);
         let prefix = get("SYNC_ID_PREFIX").filter(|p| !p.trim().is_empty());
         let scope = match (prefix, flag(&get, "SYNC_MANAGE_ALL")?) {
             (Some(_), true) => {
@@ -215,6 +234,10 @@ impl Config {
             max_body_bytes,
             max_events,
             crm_secret_id,
+            queue_url,
+            state_table,
+            max_receive_count,
+            wazzup_rate_limit,
             phone_region,
             sync,
         })
@@ -267,6 +290,8 @@ mod tests {
         assert_eq!(c.max_events, 1000);
         assert_eq!(c.request_budget, Duration::from_secs(8));
         assert!(c.crm_secret_id.is_none());
+        assert!(c.queue_url.is_none() && c.state_table.is_none());
+        assert_eq!((c.max_receive_count, c.wazzup_rate_limit), (30, 400));
         assert!(!c.allow_unauthenticated);
     }
 

@@ -18,15 +18,19 @@
 //! `tests/layers.rs` fails the build on an import against this order. The test machinery
 //! (the Wazzup fake, the loopback server) lives in the `wazzup-testkit` crate, never here.
 
+pub mod adapters;
 pub mod auth;
 pub mod config;
 pub mod credentials;
 pub mod deadline;
 pub mod domain;
 pub mod handler;
+pub mod metrics;
 pub mod plan;
 pub mod scheduled;
 pub mod service;
 pub mod sources;
 pub mod telemetry;
 pub mod wazzup;
+pub mod wiring;
+pub mod worker;

@@ -1,39 +1,40 @@
-//! The Lambda entry point: set-up only. One binary, two functions, chosen by
-//! `WAZZUP_FUNCTION_MODE`: the HTTP endpoints (Function URL / API Gateway; the default) and the
-//! scheduled full sync (`scheduled`, invoked by EventBridge Scheduler with a JSON input). The
-//! configuration, the Wazzup client and the credential provider are built once per container,
-//! outside the handler, and shared by every invocation.
+//! The Lambda entry point: set-up only. One binary, three functions, chosen by
+//! `WAZZUP_FUNCTION_MODE`: the HTTP endpoints (Function URL / API Gateway; the default), the
+//! queue worker (`worker`, on the SQS FIFO queue's event source mapping) and the scheduled full
+//! sync (`scheduled`, invoked by EventBridge Scheduler with a JSON input). Everything is built
+//! once per container, outside the handler, and shared by every invocation.
 
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_http::{Request, service_fn};
 use lambda_runtime::LambdaEvent;
 use wazzup_user_sync::config::Config;
 use wazzup_user_sync::credentials::SecretsManagerCredentials;
 use wazzup_user_sync::deadline::deadline_instant;
-use wazzup_user_sync::handler::{self, App, Settings, service_from_config};
+use wazzup_user_sync::handler::{App, Settings, service_settings};
 use wazzup_user_sync::scheduled::{ScheduledFunction, ScheduledSync};
-use wazzup_user_sync::service::ServiceSettings;
 use wazzup_user_sync::sources::registry;
-use wazzup_user_sync::telemetry;
+use wazzup_user_sync::worker::Worker;
+use wazzup_user_sync::{telemetry, wiring};
 
 #[tokio::main]
 async fn main() -> ExitCode {
     telemetry::init();
-    let config = match Config::from_env(&handler::secret_fields()) {
+    let config = match Config::from_env(&wiring::secret_fields()) {
         Ok(config) => config,
         Err(error) => {
             tracing::error!(%error, "invalid configuration; refusing to start");
             return ExitCode::FAILURE;
         }
     };
-    let scheduled = std::env::var("WAZZUP_FUNCTION_MODE").is_ok_and(|mode| mode == "scheduled");
-    let result = if scheduled {
-        run_scheduled(&config).await
-    } else {
-        run_http(&config).await
+    let mode = std::env::var("WAZZUP_FUNCTION_MODE").unwrap_or_default();
+    let result = match mode.as_str() {
+        "scheduled" => run_scheduled(&config).await,
+        "worker" => run_worker(&config).await,
+        _ => run_http(&config).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -53,16 +54,23 @@ async fn run_http(config: &Config) -> Result<(), lambda_runtime::Error> {
     .await
 }
 
+async fn run_worker(config: &Config) -> Result<(), lambda_runtime::Error> {
+    let settings = service_settings(&Settings::from(config));
+    let service = Arc::new(wiring::service(config, settings).await?);
+    let worker = Arc::new(Worker::new(service, config.max_receive_count));
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
+        let worker = Arc::clone(&worker);
+        async move {
+            let deadline = deadline_instant(event.context.deadline, SystemTime::now());
+            Ok::<_, std::convert::Infallible>(worker.handle(event.payload, deadline).await)
+        }
+    }))
+    .await
+}
+
 async fn run_scheduled(config: &Config) -> Result<(), lambda_runtime::Error> {
-    let settings = Settings::from(config);
-    let service = service_from_config(
-        config,
-        ServiceSettings {
-            phone_region: settings.phone_region,
-            sync: settings.sync,
-        },
-    )
-    .await?;
+    let settings = service_settings(&Settings::from(config));
+    let service = wiring::service(config, settings).await?;
     let mut function = ScheduledFunction::new(Arc::new(service))?;
     if let Some(secret_id) = &config.crm_secret_id {
         let client = SecretsManagerCredentials::client_from_environment().await;

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use crate::credentials::{CredentialProvider, SecretError};
+use crate::domain::SourceTime;
 use crate::service::{FullSyncError, FullSyncRequest, SyncService};
 use crate::sources::contract::DirectoryError;
 use crate::sources::registry;
@@ -134,6 +135,8 @@ impl ScheduledFunction {
                 ScheduledError::UnknownCrm(input.crm.clone(), readable_sources().join(", "))
             })?;
         let mut session = self.service.session(deadline).await?;
+        // The CRM's list is a snapshot as of now: the plan's changes carry this time.
+        let as_of = SourceTime::now();
         let rows = match &self.crm_secrets {
             Some(provider) => {
                 let crm = provider.current().await?;
@@ -151,6 +154,7 @@ impl ScheduledFunction {
             dry_run: input.dry_run,
             force_deletes: input.force_deletes,
             resend: input.resend,
+            as_of: Some(as_of),
         };
         let report = self
             .service

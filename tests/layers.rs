@@ -13,24 +13,34 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// The layers, bottom first; a module may import from its own rank or below.
-const LAYERS: [(&str, u8); 13] = [
+const LAYERS: [(&str, u8); 16] = [
     ("domain", 0),
     ("auth", 1),
     ("config", 1),
     ("credentials", 1),
     ("deadline", 1),
+    ("metrics", 1),
     ("telemetry", 1),
     ("wazzup", 2),
     ("plan", 3),
     ("service", 4),
     ("sources", 5),
-    ("handler", 6),
-    ("scheduled", 6),
-    ("worker", 6),
+    ("adapters", 5),
+    ("wiring", 6),
+    ("handler", 7),
+    ("scheduled", 7),
+    ("worker", 7),
 ];
 
 /// The side modules: at rank 1, each may import the domain and the other side modules only.
-const SIDE: [&str; 5] = ["auth", "config", "credentials", "deadline", "telemetry"];
+const SIDE: [&str; 6] = [
+    "auth",
+    "config",
+    "credentials",
+    "deadline",
+    "metrics",
+    "telemetry",
+];
 
 /// What a source's folder may import from `sources/` besides itself.
 const SOURCES_SHARED: [&str; 2] = ["contract", "users_api"];

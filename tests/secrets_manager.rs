@@ -12,7 +12,8 @@ use secrecy::ExposeSecret;
 use wazzup_testkit::fake::WazzupFake;
 use wazzup_testkit::moto::{Moto, client_for, free_port};
 use wazzup_user_sync::credentials::{CredentialProvider, SecretError, SecretsManagerCredentials};
-use wazzup_user_sync::handler::{App, StartupError};
+use wazzup_user_sync::handler::App;
+use wazzup_user_sync::wiring::StartupError;
 
 async fn create_secret(moto: &Moto, name: &str, value: &str) {
     moto.client()

@@ -16,6 +16,10 @@ pub use secrets_manager::SecretsManagerCredentials;
 
 use secrecy::SecretString;
 
+/// The secret's field holding the administrator's bearer token (for `POST /sync`): the
+/// function's own, like the API key, never a source's.
+pub const ADMIN_TOKEN: &str = "adminToken";
+
 /// What the function needs to know that must stay secret.
 #[derive(Debug, Clone)]
 pub struct Credentials {

@@ -3,18 +3,21 @@
 use super::field::{UserId, UserName};
 use super::phone::Phone;
 use super::report::{Rejection, Warning};
+use super::time::SourceTime;
 
 /// A Wazzup user: an employee with an id, a name and perhaps a phone.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct User {
     pub id: UserId,
     pub name: UserName,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<Phone>,
 }
 
-/// One change to apply to Wazzup.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One change to apply to Wazzup: `{"upsert": {"id", "name", "phone"}}` or `{"delete": "id"}`
+/// when it travels.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub enum SyncEvent {
     /// Create the user or update it (Wazzup matches users by id).
     Upsert(User),
@@ -36,11 +39,19 @@ impl SyncEvent {
 pub struct IndexedEvent {
     pub index: usize,
     pub event: SyncEvent,
+    /// When the source says it made this change, if the event itself says.
+    pub at: Option<SourceTime>,
 }
 
 /// What a source made of one request: the valid events, the refused ones, and notes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EventBatch {
+    /// When the source made the request's changes (a signed timestamp, Pipedrive's
+    /// `meta.timestamp`, Bitrix24's `ts`), for events that do not say themselves.
+    pub at: Option<SourceTime>,
+    /// The source's own id of the request (`webhook-id`, Pipedrive's `meta.id`), to drop a
+    /// request delivered twice.
+    pub key: Option<String>,
     /// Valid events, in the order they came.
     pub events: Vec<IndexedEvent>,
     /// Events that cannot be applied, with the reason.
@@ -52,12 +63,37 @@ pub struct EventBatch {
 impl EventBatch {
     /// Adds the outcome of one event: the event and its warning, or its rejection.
     pub fn push(&mut self, index: usize, outcome: Result<(SyncEvent, Option<Warning>), Rejection>) {
+        self.push_at(index, outcome, None);
+    }
+
+    /// Adds the outcome of one event that says when its source made it.
+    pub fn push_at(
+        &mut self,
+        index: usize,
+        outcome: Result<(SyncEvent, Option<Warning>), Rejection>,
+        at: Option<SourceTime>,
+    ) {
         match outcome {
             Ok((event, warning)) => {
-                self.events.push(IndexedEvent { index, event });
+                self.events.push(IndexedEvent { index, event, at });
                 self.warnings.extend(warning);
             }
             Err(rejection) => self.rejected.push(rejection),
         }
+    }
+}
+
+/// A change as it travels to Wazzup through the queue: the event, when its source made it, and
+/// a key naming it (two deliveries of one change have the same key).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Change {
+    pub event: SyncEvent,
+    pub at: SourceTime,
+    pub key: String,
+}
+
+impl Change {
+    pub fn id(&self) -> &UserId {
+        self.event.id()
     }
 }

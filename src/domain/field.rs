@@ -53,9 +53,25 @@ fn parse_text(field: &'static str, raw: &str) -> Result<String, FieldError> {
 }
 
 /// The employee's identifier in the CRM, which is the user's id in Wazzup.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
-#[serde(transparent)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(try_from = "String", into = "String")]
 pub struct UserId(String);
+
+impl TryFrom<String> for UserId {
+    type Error = FieldError;
+
+    fn try_from(raw: String) -> Result<Self, FieldError> {
+        Self::parse(&raw)
+    }
+}
+
+impl From<UserId> for String {
+    fn from(id: UserId) -> String {
+        id.0
+    }
+}
 
 impl UserId {
     /// An id as Wazzup can hold it and as one segment of a URL path: besides the text rules,
@@ -81,9 +97,23 @@ impl fmt::Display for UserId {
 }
 
 /// The employee's display name in Wazzup.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(transparent)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct UserName(String);
+
+impl TryFrom<String> for UserName {
+    type Error = FieldError;
+
+    fn try_from(raw: String) -> Result<Self, FieldError> {
+        Self::parse(&raw)
+    }
+}
+
+impl From<UserName> for String {
+    fn from(name: UserName) -> String {
+        name.0
+    }
+}
 
 impl UserName {
     pub fn parse(raw: &str) -> Result<Self, FieldError> {

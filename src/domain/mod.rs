@@ -11,12 +11,14 @@ mod report;
 mod roster;
 mod scope;
 mod text;
+mod time;
 
 pub use employee::{EmployeeRow, delete_event, text_or_integer, upsert_event};
-pub use event::{EventBatch, IndexedEvent, SyncEvent, User};
+pub use event::{Change, EventBatch, IndexedEvent, SyncEvent, User};
 pub use field::{FieldError, MAX_FIELD_CHARS, UserId, UserName};
 pub use phone::{Phone, PhoneError, PhoneRegion, mask_phone};
 pub use report::{Rejection, Summary, Warning};
 pub use roster::{InvalidRoster, Problem, Roster, RosterProblem};
 pub use scope::Scope;
 pub use text::{ECHO_CHARS, LoggedId, excerpt};
+pub use time::SourceTime;

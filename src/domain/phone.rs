@@ -17,9 +17,27 @@ pub enum PhoneError {
 
 /// A valid phone number in Wazzup's form: the international number, digits only
 /// (`+7 (926) 333-45-67` becomes `79263334567`).
-#[derive(Clone, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(transparent)]
+#[derive(Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct Phone(String);
+
+/// A phone in Wazzup's form read back (from a queued change): it must still be valid.
+impl TryFrom<String> for Phone {
+    type Error = PhoneError;
+
+    fn try_from(digits: String) -> Result<Self, PhoneError> {
+        if !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(PhoneError::Unparseable);
+        }
+        Self::parse(&format!("+{digits}"), Region::RU)
+    }
+}
+
+impl From<Phone> for String {
+    fn from(phone: Phone) -> String {
+        phone.0
+    }
+}
 
 impl Phone {
     /// Parses a phone as people write it. Numbers without a leading `+` (or `00`-style

@@ -14,14 +14,13 @@ use super::App;
 use super::request::check_post;
 use super::response::{
     apply_failure, credentials_unavailable, error_response, json_response, refusal_response,
+    retry_later,
 };
 use crate::auth::{CallerAuthError, check_bearer};
-use crate::domain::{EmployeeRow, Summary};
+use crate::credentials::ADMIN_TOKEN;
+use crate::domain::{EmployeeRow, SourceTime, Summary};
 use crate::service::{FullSyncError, FullSyncReport, FullSyncRequest};
 use crate::sources::contract::{Inbound, Refusal};
-
-/// The secret's field holding the administrator's bearer token for `POST /sync`.
-pub const ADMIN_TOKEN: &str = "adminToken";
 
 /// The body of `POST /sync`.
 #[derive(Debug, serde::Deserialize)]
@@ -99,6 +98,7 @@ pub async fn serve(
         dry_run: body.dry_run,
         force_deletes: body.force_deletes,
         resend: body.resend,
+        as_of: Some(SourceTime::now()),
     };
     let roster = match app.service.roster(body.employees.into_iter().enumerate()) {
         Ok(roster) => roster,
@@ -111,14 +111,16 @@ pub async fn serve(
         .await
     {
         Ok(report) => {
-            let status = if report.dry_run {
-                "planned"
+            let (status, code) = if report.dry_run {
+                ("planned", StatusCode::OK)
             } else if report.plan.is_noop() {
-                "unchanged"
+                ("unchanged", StatusCode::OK)
+            } else if report.queued > 0 {
+                ("queued", StatusCode::ACCEPTED)
             } else {
-                "applied"
+                ("applied", StatusCode::OK)
             };
-            json_response(StatusCode::OK, &report_body(&report, status, request_id))
+            json_response(code, &report_body(&report, status, request_id))
         }
         Err(error) => failure(error, request_id),
     }
@@ -157,6 +159,11 @@ fn failure(error: FullSyncError, request_id: &str) -> Response<Body> {
             Some(json!({ "requestId": request_id })),
         ),
         FullSyncError::List(error) => apply_failure(&error, &Summary::default(), request_id),
+        FullSyncError::Queue(error) => retry_later(
+            "QUEUE_UNAVAILABLE",
+            format!("{error}; nothing was applied, send the request again"),
+            Some(json!({ "requestId": request_id })),
+        ),
         FullSyncError::Apply { report, error } => {
             let mut response = apply_failure(&error, &report.applied, request_id);
             if let Body::Text(text) = response.body()

@@ -29,16 +29,15 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use tokio::time::Instant;
 use tracing::Instrument;
 
-use crate::config::{Config, SecretSource, SyncSettings};
-use crate::credentials::{
-    CredentialProvider, SecretError, SecretFields, SecretsManagerCredentials, StaticCredentials,
-};
+use crate::config::{Config, SyncSettings};
+use crate::credentials::{CredentialProvider, SecretError};
 use crate::deadline::deadline_instant;
 use crate::domain::PhoneRegion;
 use crate::service::{ServiceSettings, SyncService};
 use crate::sources::contract::SourceSettings;
 use crate::sources::registry;
-use crate::wazzup::{ClientConfig, WazzupClient, WazzupError};
+use crate::wazzup::WazzupClient;
+use crate::wiring::{self, StartupError};
 
 /// Settings the handler needs on every request.
 #[derive(Debug, Clone)]
@@ -67,59 +66,6 @@ impl From<&Config> for Settings {
     }
 }
 
-/// Why the function cannot start.
-#[derive(Debug, thiserror::Error)]
-pub enum StartupError {
-    #[error(transparent)]
-    Wazzup(#[from] WazzupError),
-    #[error(transparent)]
-    Secret(#[from] SecretError),
-    #[error(
-        "the secret has no caller credential (one of {}): callers could not be authenticated. \
-         Add one, or set ALLOW_UNAUTHENTICATED=true explicitly",
-        registry::credential_names()
-    )]
-    NoWebhookCredentials,
-}
-
-/// Every field of the secret the function reads: the sources' and the administrator token.
-pub fn secret_fields() -> Vec<&'static str> {
-    let mut fields = registry::secret_fields();
-    fields.push(full_sync::ADMIN_TOKEN);
-    fields
-}
-
-/// Refuses a secret value with an unusable field.
-pub fn check_secrets(secrets: &SecretFields) -> Result<(), SecretError> {
-    registry::check_secrets(secrets)?;
-    secrets.text(full_sync::ADMIN_TOKEN).map(|_| ())
-}
-
-/// The Wazzup client and the credential provider a configuration asks for, built once per
-/// container (the other entry points build theirs the same way).
-pub async fn service_from_config(
-    config: &Config,
-    settings: ServiceSettings,
-) -> Result<SyncService, StartupError> {
-    let mut client_config = ClientConfig::new(config.wazzup_api_url.clone());
-    client_config.request_timeout = config.wazzup_timeout;
-    let wazzup = WazzupClient::new(client_config)?;
-    let provider: Arc<dyn CredentialProvider> = match &config.secret_source {
-        SecretSource::Environment(credentials) => Arc::new(StaticCredentials::checked(
-            credentials.clone(),
-            check_secrets,
-        )?),
-        SecretSource::SecretsManager { secret_id, ttl } => {
-            let client = SecretsManagerCredentials::client_from_environment().await;
-            Arc::new(
-                SecretsManagerCredentials::new(client, secret_id.clone(), *ttl)
-                    .with_check(check_secrets),
-            )
-        }
-    };
-    Ok(SyncService::new(wazzup, provider, settings))
-}
-
 /// The HTTP function: its settings and the service, built once per container and shared by
 /// every request.
 pub struct App {
@@ -137,12 +83,17 @@ impl App {
         Self { settings, service }
     }
 
+    /// The function over a service built elsewhere (with a queue or a state store).
+    pub fn with_service(settings: Settings, service: SyncService) -> Self {
+        Self { settings, service }
+    }
+
     /// Builds the function from its configuration and checks, once, that callers can be
     /// authenticated. An unreachable Secrets Manager is not fatal here: requests answer 503
     /// until it is back.
     pub async fn from_config(config: &Config) -> Result<Self, StartupError> {
         let settings = Settings::from(config);
-        let service = service_from_config(config, service_settings(&settings)).await?;
+        let service = wiring::service(config, service_settings(&settings)).await?;
         let app = Self { settings, service };
         app.preflight().await?;
         Ok(app)
@@ -204,7 +155,8 @@ impl App {
     }
 }
 
-fn service_settings(settings: &Settings) -> ServiceSettings {
+/// What the service needs of the HTTP function's settings.
+pub fn service_settings(settings: &Settings) -> ServiceSettings {
     ServiceSettings {
         phone_region: settings.phone_region,
         sync: settings.sync.clone(),

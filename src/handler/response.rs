@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 
 use crate::credentials::SecretError;
 use crate::domain::Summary;
-use crate::service::{ApplyError, BatchOutcome, BatchReport};
+use crate::service::{ApplyError, BatchOutcome, BatchReport, EnqueueOutcome, EnqueueReport};
 use crate::sources::contract::{BodyError, Refusal};
 use crate::wazzup::WazzupError;
 
@@ -166,6 +166,35 @@ pub fn batch_response(report: &BatchReport, request_id: &str) -> Response<Body> 
     }
 }
 
+/// The answer to a batch accepted for later: 202 with the ids queued, 422 when nothing valid
+/// was left, 503 when the queue could not take it (nothing is promised: send it again).
+pub fn enqueue_response(report: &EnqueueReport, request_id: &str) -> Response<Body> {
+    let mut body = summary_body(&report.summary, "accepted", request_id);
+    body["accepted"] = json!(report.accepted);
+    match &report.outcome {
+        EnqueueOutcome::Queued => json_response(StatusCode::ACCEPTED, &body),
+        EnqueueOutcome::NothingValid => {
+            body["status"] = json!("rejected");
+            error_response(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "NO_VALID_EVENTS",
+                "no valid event was left to accept; see \"rejected\"",
+                Some(body),
+            )
+        }
+        EnqueueOutcome::Failed(error) => {
+            tracing::error!(%error, "changes not queued");
+            body["status"] = json!("failed");
+            body["accepted"] = json!([]);
+            retry_later(
+                "QUEUE_UNAVAILABLE",
+                format!("{error}; nothing was accepted, send the request again"),
+                Some(body),
+            )
+        }
+    }
+}
+
 /// A failed call to Wazzup or Secrets Manager: 503 when a retry can succeed, else 422.
 pub fn apply_failure(error: &ApplyError, summary: &Summary, request_id: &str) -> Response<Body> {
     tracing::error!(%error, "Wazzup call failed");
@@ -174,6 +203,11 @@ pub fn apply_failure(error: &ApplyError, summary: &Summary, request_id: &str) ->
         ApplyError::Secret(error) => retry_later(
             "SECRETS_UNAVAILABLE",
             format!("the secret could not be read again after Wazzup refused the key: {error}"),
+            details,
+        ),
+        ApplyError::State(error) => retry_later(
+            "STATE_UNAVAILABLE",
+            format!("{error}; the request is safe to send again"),
             details,
         ),
         ApplyError::Wazzup(error) if error.is_transient() => retry_later(

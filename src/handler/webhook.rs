@@ -1,14 +1,21 @@
 //! A source's webhook: the `POST` checks, the source's authentication and parsing, then the
-//! service applies the batch and the summary is the answer.
+//! service applies the batch and the summary is the answer (direct mode), or queues it and the
+//! answer is 202 at once (queued mode).
 
 use http::StatusCode;
 use lambda_http::{Body, Response};
 use serde_json::json;
+use sha2::{Digest, Sha256};
 use tokio::time::Instant;
 
 use super::App;
 use super::request::check_post;
-use super::response::{batch_response, credentials_unavailable, json_response, refusal_response};
+use super::response::{
+    batch_response, credentials_unavailable, enqueue_response, json_response, refusal_response,
+};
+use crate::domain::SourceTime;
+use crate::metrics::{self, Unit};
+use crate::service::EnqueueOutcome;
 use crate::sources::contract::{Inbound, Received, Webhook};
 
 pub async fn serve(
@@ -30,9 +37,35 @@ pub async fn serve(
         Err(error) => return credentials_unavailable(&error),
     };
     match webhook.receive(request, &credentials.fields, &app.source_settings()) {
+        Ok(Received::Batch(batch)) if app.service.is_queued() => {
+            let digest = body_digest(request.body);
+            let report = app
+                .service
+                .enqueue_batch(batch, SourceTime::now(), &digest)
+                .await;
+            let accepted = match report.outcome {
+                EnqueueOutcome::Queued => report.accepted.len(),
+                _ => 0,
+            };
+            metrics::emit(
+                "http",
+                &[
+                    ("Accepted", accepted as f64, Unit::Count),
+                    (
+                        "Rejected",
+                        report.summary.rejected.len() as f64,
+                        Unit::Count,
+                    ),
+                ],
+            );
+            enqueue_response(&report, request_id)
+        }
         Ok(Received::Batch(batch)) => {
             let mut session = app.service.session_with(credentials, deadline);
-            let report = app.service.apply_batch(batch, &mut session).await;
+            let report = app
+                .service
+                .apply_batch(batch, SourceTime::now(), &mut session)
+                .await;
             batch_response(&report, request_id)
         }
         Ok(Received::Ignored(reason)) => {
@@ -44,4 +77,12 @@ pub async fn serve(
         }
         Err(refusal) => refusal_response(refusal),
     }
+}
+
+/// A digest of the body: names a request whose source gives it no id of its own.
+fn body_digest(body: &[u8]) -> String {
+    Sha256::digest(body)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }

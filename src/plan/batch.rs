@@ -1,7 +1,7 @@
 //! Planning a batch of events: the fewest Wazzup calls that respect its limits.
 //!
-//! - Coalesce by id, last event wins, so the same id never appears twice in one request
-//!   (Wazzup answers 500 to that).
+//! - Coalesce by id, the newest event wins (by its source time; of events equally new, the
+//!   last), so the same id never appears twice in one request (Wazzup answers 500 to that).
 //! - Deletions go first: they free room under the 1,000-user limit and release phone numbers
 //!   that an upsert in the same batch may take over.
 //! - One deletion is a `DELETE /v3/users/{id}`; several go through `bulk_delete`, at most
@@ -59,14 +59,23 @@ impl Plan {
 
 /// Builds the plan for a request's valid events.
 pub fn plan(events: Vec<IndexedEvent>) -> Plan {
-    // For each id, the last event wins; the order of ids is that of their first appearance,
-    // so the plan is deterministic and follows the caller's order.
+    // For each id, the newest event wins (an event without a time is older than one with);
+    // the order of ids is that of their first appearance, so the plan is deterministic and
+    // follows the caller's order.
     let mut order: Vec<UserId> = Vec::new();
     let mut last: HashMap<UserId, IndexedEvent> = HashMap::new();
     let mut superseded = Vec::new();
     for event in events {
         let id = event.event.id().clone();
         match last.get(&id) {
+            Some(previous) if event.at < previous.at => {
+                superseded.push(Superseded {
+                    index: event.index,
+                    id,
+                    by_index: previous.index,
+                });
+                continue;
+            }
             Some(previous) => superseded.push(Superseded {
                 index: previous.index,
                 id: id.clone(),
@@ -99,6 +108,7 @@ mod tests {
     fn upsert(index: usize, id: &str, name: &str) -> IndexedEvent {
         IndexedEvent {
             index,
+            at: None,
             event: SyncEvent::Upsert(User {
                 id: UserId::parse(id).unwrap(),
                 name: UserName::parse(name).unwrap(),
@@ -110,6 +120,7 @@ mod tests {
     fn delete(index: usize, id: &str) -> IndexedEvent {
         IndexedEvent {
             index,
+            at: None,
             event: SyncEvent::Delete(UserId::parse(id).unwrap()),
         }
     }
@@ -137,6 +148,28 @@ mod tests {
             .map(|s| (s.index, s.id.as_str(), s.by_index))
             .collect();
         assert_eq!(superseded, [(0, "a", 2), (1, "b", 3), (4, "c", 5)]);
+    }
+
+    #[test]
+    fn of_an_ids_events_the_newest_wins_whatever_their_order() {
+        let at = |event: IndexedEvent, seconds: i64| IndexedEvent {
+            at: Some(crate::domain::SourceTime::from_unix_seconds(seconds)),
+            ..event
+        };
+        let plan = plan(vec![
+            at(delete(0, "a"), 20),
+            at(upsert(1, "a", "Older"), 10),
+        ]);
+        assert_eq!(plan.deletes, [UserId::parse("a").unwrap()]);
+        assert!(plan.upserts.is_empty());
+        assert_eq!(
+            plan.superseded,
+            [Superseded {
+                index: 1,
+                id: UserId::parse("a").unwrap(),
+                by_index: 0
+            }]
+        );
     }
 
     #[test]

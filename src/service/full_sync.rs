@@ -4,8 +4,15 @@
 use serde::{Serialize, Serializer};
 
 use super::SyncService;
-use super::session::{ApplyError, Progress, Session};
-use crate::domain::{EmployeeRow, InvalidRoster, Roster, Summary, Warning};
+use super::enqueue::change_key;
+use super::error::ApplyError;
+use super::ports::QueueError;
+use super::report::BatchOutcome;
+use super::session::{Progress, Session};
+use crate::domain::{
+    Change, EmployeeRow, IndexedEvent, InvalidRoster, Roster, SourceTime, Summary, SyncEvent,
+    Warning,
+};
 use crate::plan::{FullPlan, PlanError, Policy, plan_full_sync};
 use crate::wazzup::ListedUser;
 
@@ -19,6 +26,10 @@ pub struct FullSyncRequest {
     /// Re-send unchanged employees too (Wazzup's list has no phones, so a changed phone alone
     /// is not seen otherwise).
     pub resend: bool,
+    /// When the employee list was read from its source (else: when the plan is made). The
+    /// plan's changes carry this time, so that a change the source made later (a hire after
+    /// the snapshot) is never undone by them.
+    pub as_of: Option<SourceTime>,
 }
 
 /// What a full sync planned and did.
@@ -28,8 +39,10 @@ pub struct FullSyncReport {
     pub dry_run: bool,
     #[serde(serialize_with = "plan_ids")]
     pub plan: FullPlan,
-    /// What was applied (nothing for a dry run or a plan with nothing to do).
+    /// What was applied (nothing for a dry run, a plan with nothing to do, or a queued one).
     pub applied: Summary,
+    /// How many changes were queued for the worker (queued mode).
+    pub queued: usize,
     /// Phones of the roster left out because they are not valid numbers.
     pub warnings: Vec<Warning>,
 }
@@ -70,6 +83,9 @@ pub enum FullSyncError {
     /// The plan broke a rule: nothing was applied.
     #[error(transparent)]
     Plan(#[from] PlanError),
+    /// The plan could not be queued: nothing was applied.
+    #[error("the full sync's changes could not be queued: {0}")]
+    Queue(QueueError),
     /// Applying stopped part-way; the report says what was done. Running again is safe.
     #[error("applying the plan stopped: {error}")]
     Apply {
@@ -132,42 +148,85 @@ impl SyncService {
         Ok((plan, current))
     }
 
-    /// Applies a planned full sync: deletions first, then creations and updates, 100 a call.
+    /// Applies a planned full sync made `as_of`: deletions first, then creations and updates,
+    /// 100 a call, each change in order with the others (see `Session::apply_in_order`).
     pub async fn apply_full_plan(
         &self,
         session: &mut Session<'_>,
         plan: &FullPlan,
+        as_of: SourceTime,
         progress: &mut (dyn Progress + Send),
     ) -> Result<Summary, (Summary, ApplyError)> {
-        let mut summary = Summary::default();
-        match session
-            .apply_with(&plan.to_plan(), &mut summary, progress)
-            .await
-        {
-            Ok(()) => Ok(summary),
-            Err(error) => Err((summary, error)),
+        let events = plan_events(plan, as_of)
+            .into_iter()
+            .enumerate()
+            .map(|(index, (event, at))| IndexedEvent {
+                index,
+                event,
+                at: Some(at),
+            })
+            .collect();
+        let report = session
+            .apply_in_order(events, Summary::default(), progress)
+            .await;
+        match report.outcome {
+            BatchOutcome::Failed(error) => Err((report.summary, error)),
+            _ => Ok(report.summary),
         }
     }
 
-    /// Plans the full sync of `roster` and applies it, unless it is a dry run.
+    /// Queues a planned full sync made `as_of`, for the worker to apply with the webhooks'
+    /// changes in one lane.
+    pub async fn enqueue_full_plan(
+        &self,
+        plan: &FullPlan,
+        as_of: SourceTime,
+    ) -> Result<usize, QueueError> {
+        let changes: Vec<Change> = plan_events(plan, as_of)
+            .into_iter()
+            .enumerate()
+            .map(|(index, (event, at))| Change {
+                key: change_key(&format!("full-sync@{}", as_of.millis()), index),
+                at,
+                event,
+            })
+            .collect();
+        match &self.queue {
+            None => Err(QueueError("no queue is configured".into())),
+            Some(_) if changes.is_empty() => Ok(0),
+            Some(queue) => queue.send(&changes).await.map(|()| changes.len()),
+        }
+    }
+
+    /// Plans the full sync of `roster` and applies it (or, in queued mode, queues it), unless
+    /// it is a dry run.
     pub async fn full_sync(
         &self,
         session: &mut Session<'_>,
         roster: &Roster,
         request: FullSyncRequest,
     ) -> Result<FullSyncReport, FullSyncError> {
+        let as_of = request.as_of.unwrap_or_else(SourceTime::now);
         let (plan, _) = self.plan_full_sync(session, roster, request).await?;
         let mut report = FullSyncReport {
             dry_run: request.dry_run,
             plan,
             applied: Summary::default(),
+            queued: 0,
             warnings: roster.warnings().to_vec(),
         };
         if request.dry_run || report.plan.is_noop() {
             return Ok(report);
         }
+        if self.is_queued() {
+            report.queued = self
+                .enqueue_full_plan(&report.plan, as_of)
+                .await
+                .map_err(FullSyncError::Queue)?;
+            return Ok(report);
+        }
         match self
-            .apply_full_plan(session, &report.plan, &mut super::Quiet)
+            .apply_full_plan(session, &report.plan, as_of, &mut super::Quiet)
             .await
         {
             Ok(summary) => {
@@ -183,4 +242,21 @@ impl SyncService {
             }
         }
     }
+}
+
+/// The plan's changes in the order they are applied (deletions, then creations and updates),
+/// each made `as_of`.
+fn plan_events(plan: &FullPlan, as_of: SourceTime) -> Vec<(SyncEvent, SourceTime)> {
+    plan.delete
+        .iter()
+        .map(|id| SyncEvent::Delete(id.clone()))
+        .chain(
+            plan.create
+                .iter()
+                .chain(&plan.update)
+                .cloned()
+                .map(SyncEvent::Upsert),
+        )
+        .map(|event| (event, as_of))
+        .collect()
 }

@@ -5,12 +5,22 @@
 //! through [`crate::wazzup`]; it returns plain reports and knows nothing of how they are shown.
 
 mod batch;
+mod deliver;
+mod enqueue;
+mod error;
 mod full_sync;
+mod ordered;
+mod ports;
+mod report;
 mod session;
 
-pub use batch::{BatchOutcome, BatchReport};
+pub use batch::timed;
+pub use enqueue::{EnqueueOutcome, EnqueueReport, change_key};
+pub use error::ApplyError;
 pub use full_sync::{FullSyncError, FullSyncReport, FullSyncRequest};
-pub use session::{ApplyError, Progress, Quiet, Session};
+pub use ports::{Applied, ChangeQueue, QueueError, StateStore, StoreError};
+pub use report::{BatchOutcome, BatchReport};
+pub use session::{Progress, Quiet, Session};
 
 use std::sync::Arc;
 
@@ -35,6 +45,10 @@ pub struct SyncService {
     wazzup: WazzupClient,
     credentials: Arc<dyn CredentialProvider>,
     settings: ServiceSettings,
+    /// The newest change applied per employee; `None`: no record is kept.
+    state: Option<Arc<dyn StateStore>>,
+    /// Where accepted changes wait for the worker; `None`: they are applied at once.
+    queue: Option<Arc<dyn ChangeQueue>>,
 }
 
 impl SyncService {
@@ -47,7 +61,27 @@ impl SyncService {
             wazzup,
             credentials,
             settings,
+            state: None,
+            queue: None,
         }
+    }
+
+    /// Keeps the newest change applied per employee in `state`, so that no path undoes a newer
+    /// change of another.
+    pub fn with_state(mut self, state: Arc<dyn StateStore>) -> Self {
+        self.state = Some(state);
+        self
+    }
+
+    /// Sends accepted changes to `queue`, for the worker to apply.
+    pub fn with_queue(mut self, queue: Arc<dyn ChangeQueue>) -> Self {
+        self.queue = Some(queue);
+        self
+    }
+
+    /// Whether accepted changes are queued (rather than applied at once).
+    pub fn is_queued(&self) -> bool {
+        self.queue.is_some()
     }
 
     pub fn settings(&self) -> &ServiceSettings {
@@ -75,6 +109,7 @@ impl SyncService {
             &self.wazzup,
             self.credentials.as_ref(),
             self.settings.sync.as_ref().map(|sync| &sync.scope),
+            self.state.as_deref(),
             credentials,
             deadline,
         )

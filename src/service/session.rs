@@ -7,20 +7,43 @@ use std::sync::Arc;
 
 use tokio::time::Instant;
 
-use crate::credentials::{CredentialProvider, Credentials, SecretError};
+use super::error::ApplyError;
+use super::ports::StateStore;
+use super::report::BatchOutcome;
+use crate::credentials::{CredentialProvider, Credentials};
 use crate::domain::{
-    IndexedEvent, LoggedId, Rejection, Scope, Summary, SyncEvent, User, UserId, mask_phone,
+    IndexedEvent, LoggedId, Rejection, Scope, SourceTime, Summary, SyncEvent, User, UserId,
+    mask_phone,
 };
 use crate::plan::{Plan, Step};
 use crate::wazzup::{DeleteOutcome, ListedUser, RemoteUser, WazzupClient, WazzupError};
 
-/// Why applying stopped before the end of the plan.
-#[derive(Debug, thiserror::Error)]
-pub enum ApplyError {
-    #[error(transparent)]
-    Wazzup(#[from] WazzupError),
-    #[error(transparent)]
-    Secret(#[from] SecretError),
+/// The rejection of deleting `id` (the event at `index`) when the deployment does not manage
+/// it: the ownership rule of every deletion, whichever path asks for it.
+pub fn deletion_refused(
+    managed: Option<&Scope>,
+    id: &UserId,
+    index: Option<usize>,
+) -> Option<Rejection> {
+    if managed.is_some_and(|scope| scope.manages(id.as_str())) {
+        return None;
+    }
+    let message = match managed {
+        Some(Scope::Prefix(prefix)) => format!(
+            "the id does not start with \"{prefix}\", the prefix of the Wazzup users this \
+             deployment manages; users outside it are never deleted"
+        ),
+        _ => "this deployment manages no Wazzup users, so it deletes none: set \
+              SYNC_ID_PREFIX (the ids it manages) or SYNC_MANAGE_ALL=true"
+            .to_owned(),
+    };
+    tracing::warn!(action = "delete", user_id = %LoggedId(id.as_str()), "refused: outside the managed scope");
+    Some(Rejection {
+        index,
+        id: Some(id.to_string()),
+        reason: "OUT_OF_SCOPE".into(),
+        message,
+    })
 }
 
 /// Follows a plan's progress, step by step (the CLI's progress bar).
@@ -43,6 +66,8 @@ pub struct Session<'a> {
     provider: &'a dyn CredentialProvider,
     /// The Wazzup users this deployment manages, and so may delete; `None`: none.
     managed: Option<&'a Scope>,
+    /// The newest change applied per employee, when a record is kept.
+    pub(super) state: Option<&'a dyn StateStore>,
     deadline: Option<Instant>,
     credentials: Arc<Credentials>,
     refreshed: bool,
@@ -53,6 +78,7 @@ impl<'a> Session<'a> {
         wazzup: &'a WazzupClient,
         provider: &'a dyn CredentialProvider,
         managed: Option<&'a Scope>,
+        state: Option<&'a dyn StateStore>,
         credentials: Arc<Credentials>,
         deadline: Option<Instant>,
     ) -> Self {
@@ -60,6 +86,7 @@ impl<'a> Session<'a> {
             wazzup,
             provider,
             managed,
+            state,
             deadline,
             credentials,
             refreshed: false,
@@ -94,26 +121,13 @@ impl<'a> Session<'a> {
         let managed = self.managed;
         let (kept, outside): (Vec<UserId>, Vec<UserId>) = std::mem::take(&mut plan.deletes)
             .into_iter()
-            .partition(|id| managed.is_some_and(|scope| scope.manages(id.as_str())));
+            .partition(|id| deletion_refused(managed, id, None).is_none());
         plan.deletes = kept;
-        for id in outside {
-            let message = match managed {
-                Some(Scope::Prefix(prefix)) => format!(
-                    "the id does not start with \"{prefix}\", the prefix of the Wazzup users this \
-                     deployment manages; users outside it are never deleted"
-                ),
-                _ => "this deployment manages no Wazzup users, so it deletes none: set \
-                      SYNC_ID_PREFIX (the ids it manages) or SYNC_MANAGE_ALL=true"
-                    .to_owned(),
-            };
-            tracing::warn!(action = "delete", user_id = %LoggedId(id.as_str()), "refused: outside the managed scope");
-            summary.rejected.push(Rejection {
-                index: None,
-                id: Some(id.to_string()),
-                reason: "OUT_OF_SCOPE".into(),
-                message,
-            });
-        }
+        summary.rejected.extend(
+            outside
+                .iter()
+                .filter_map(|id| deletion_refused(managed, id, None)),
+        );
     }
 
     /// Applies `plan`, telling `progress` of every call.
@@ -361,19 +375,29 @@ impl Session<'_> {
         }
     }
 
-    /// Plans and applies a list of events; the outcome of each is in the returned summary.
+    /// Applies a list of events made now, in order (see [`Session::apply_in_order`]); the
+    /// outcome of each is in the returned summary.
     pub async fn apply_events(
         &mut self,
         events: Vec<SyncEvent>,
     ) -> (Summary, Result<(), ApplyError>) {
+        let now = SourceTime::now();
         let indexed = events
             .into_iter()
             .enumerate()
-            .map(|(index, event)| IndexedEvent { index, event })
+            .map(|(index, event)| IndexedEvent {
+                index,
+                event,
+                at: Some(now),
+            })
             .collect();
-        let plan = crate::plan::plan(indexed);
-        let mut summary = Summary::default();
-        let result = self.apply(&plan, &mut summary).await;
-        (summary, result)
+        let report = self
+            .apply_in_order(indexed, Summary::default(), &mut Quiet)
+            .await;
+        let result = match report.outcome {
+            BatchOutcome::Failed(error) => Err(error),
+            _ => Ok(()),
+        };
+        (report.summary, result)
     }
 }

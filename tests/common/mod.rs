@@ -201,15 +201,24 @@ pub fn signed(body: &str, timestamp: i64) -> Request {
 
 /// A POST to `path` signed the Standard Webhooks way with [`SIGNING_SECRET`].
 pub fn signed_to(path: &str, body: &str, timestamp: i64) -> Request {
+    signed_message(path, "msg_2pQ8bU9pZb2cNq5tLx0mVq", body, timestamp)
+}
+
+/// A POST / signed as the message `id`.
+pub fn signed_with_id(id: &str, body: &str, timestamp: i64) -> Request {
+    signed_message("/", id, body, timestamp)
+}
+
+fn signed_message(path: &str, id: &str, body: &str, timestamp: i64) -> Request {
     let secret = WebhookSecret::parse(SIGNING_SECRET).unwrap();
-    let signature = secret.sign("msg_2pQ8bU9pZb2cNq5tLx0mVq", timestamp, body.as_bytes());
+    let signature = secret.sign(id, timestamp, body.as_bytes());
     let ts = timestamp.to_string();
     function_url_request(
         "POST",
         path,
         &[
             JSON,
-            ("webhook-id", "msg_2pQ8bU9pZb2cNq5tLx0mVq"),
+            ("webhook-id", id),
             ("webhook-timestamp", &ts),
             ("webhook-signature", &signature),
         ],

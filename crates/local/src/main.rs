@@ -5,23 +5,32 @@
 //! `events/`, prints what happened, and then serves the handler on `http://127.0.0.1:9000/`
 //! for curl until Ctrl-C.
 //!
-//! Options: `--replay-only` (exit after the replay), `--no-replay`, `--port N`,
-//! `--events DIR`.
+//! It runs the queued path, as the template deploys it: webhooks are answered 202 and their
+//! changes wait in an in-process queue (standing in for SQS FIFO) until the real worker applies
+//! them, in order, checked against an in-process state store (standing in for DynamoDB).
+//!
+//! Options: `--replay-only` (exit after the replay), `--no-replay`, `--direct` (apply at
+//! once, without the queue), `--port N`, `--events DIR`.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
+mod lane;
 mod replay;
 
 use wazzup_testkit::fake::WazzupFake;
 use wazzup_testkit::serve::{local_addr, serve};
+use wazzup_user_sync::adapters::memory::{MemoryQueue, MemoryStateStore};
 use wazzup_user_sync::config::Config;
 use wazzup_user_sync::credentials::env_name;
 use wazzup_user_sync::domain::mask_phone;
-use wazzup_user_sync::handler::{self, App};
+use wazzup_user_sync::handler::{App, Settings, service_settings};
+use wazzup_user_sync::service::{ChangeQueue, StateStore, SyncService};
 use wazzup_user_sync::telemetry;
+use wazzup_user_sync::wiring;
+use wazzup_user_sync::worker::Worker;
 
 /// The local secret, in `events/`: the credentials the event files are made with.
 const LOCAL_SECRET: &str = "local/secret.json";
@@ -34,6 +43,7 @@ fn default_events_dir() -> PathBuf {
 
 struct Options {
     replay: bool,
+    direct: bool,
     serve: bool,
     port: u16,
     events: PathBuf,
@@ -42,6 +52,7 @@ struct Options {
 fn options() -> Result<Options, String> {
     let mut options = Options {
         replay: true,
+        direct: false,
         serve: true,
         port: std::env::var("LOCAL_PORT")
             .ok()
@@ -54,6 +65,7 @@ fn options() -> Result<Options, String> {
         match arg.as_str() {
             "--replay-only" => options.serve = false,
             "--no-replay" => options.replay = false,
+            "--direct" => options.direct = true,
             "--port" => {
                 options.port = args
                     .next()
@@ -62,12 +74,45 @@ fn options() -> Result<Options, String> {
             }
             "--events" => options.events = args.next().ok_or("--events needs a folder")?.into(),
             "-h" | "--help" => {
-                return Err("usage: wazzup-user-sync-local [--replay-only | --no-replay] [--port N] [--events DIR]".into());
+                return Err("usage: wazzup-user-sync-local [--replay-only | --no-replay] [--direct] [--port N] [--events DIR]".into());
             }
             other => return Err(format!("unknown option {other}; try --help")),
         }
     }
     Ok(options)
+}
+
+/// The HTTP function and, in queued mode, the lane its accepted changes wait in.
+async fn build(
+    config: &Config,
+    direct: bool,
+) -> Result<(App, Option<lane::Lane>), wiring::StartupError> {
+    let settings = Settings::from(config);
+    let state = Arc::new(MemoryStateStore::default());
+    let service = || async {
+        let service = SyncService::new(
+            wiring::wazzup_client(config)?,
+            wiring::credentials(config).await?,
+            service_settings(&settings),
+        )
+        .with_state(Arc::clone(&state) as Arc<dyn StateStore>);
+        Ok::<_, wiring::StartupError>(service)
+    };
+    if direct {
+        let app = App::with_service(settings.clone(), service().await?);
+        app.preflight().await?;
+        return Ok((app, None));
+    }
+    let queue = Arc::new(MemoryQueue::default());
+    let app = App::with_service(
+        settings.clone(),
+        service()
+            .await?
+            .with_queue(Arc::clone(&queue) as Arc<dyn ChangeQueue>),
+    );
+    app.preflight().await?;
+    let worker = Worker::new(Arc::new(service().await?), config.max_receive_count);
+    Ok((app, Some(lane::Lane { queue, worker })))
 }
 
 /// The fields of the local secret document, as the text of their environment variables.
@@ -126,25 +171,34 @@ async fn main() -> ExitCode {
             }
         }
     };
-    let config = match Config::from_vars(|name| vars.get(name).cloned(), &handler::secret_fields())
-    {
+    let config = match Config::from_vars(|name| vars.get(name).cloned(), &wiring::secret_fields()) {
         Ok(config) => config,
         Err(error) => {
             eprintln!("invalid configuration: {error}");
             return ExitCode::FAILURE;
         }
     };
-    let app = match App::from_config(&config).await {
-        Ok(app) => Arc::new(app),
+    let (app, lane) = match build(&config, options.direct).await {
+        Ok(built) => built,
         Err(error) => {
             eprintln!("cannot start: {error}");
             return ExitCode::FAILURE;
         }
     };
+    let app = Arc::new(app);
+    let lane = lane.map(Arc::new);
     println!("Wazzup API: {}", config.wazzup_api_url);
+    println!(
+        "Delivery: {}",
+        if lane.is_some() {
+            "queued (in-process queue and state store, the real worker)"
+        } else {
+            "direct (each request applied at once)"
+        }
+    );
 
     if options.replay {
-        match replay::replay_dir(&app, &options.events).await {
+        match replay::replay_dir(&app, lane.as_deref(), &options.events).await {
             Ok(replayed) => {
                 println!(
                     "\nReplayed {} events from {}:",
@@ -158,6 +212,9 @@ async fn main() -> ExitCode {
                         .map(|n| n.to_string_lossy().into_owned())
                         .unwrap_or_default();
                     println!("  {name:<36} -> {} {}", r.status, r.body);
+                    if let Some(worked) = &r.worker {
+                        println!("  {:<36}    worker: {worked}", "");
+                    }
                 }
             }
             Err(error) => {
@@ -197,6 +254,21 @@ async fn main() -> ExitCode {
             .map(String::as_str)
             .unwrap_or("<your WEBHOOK_TOKEN>")
     );
+    // The worker, as the event source mapping would run it: whenever changes wait.
+    if let Some(lane) = lane.clone() {
+        tokio::spawn(async move {
+            loop {
+                if !lane.queue.is_empty() {
+                    let counts = lane.drain().await;
+                    eprintln!(
+                        "worker: applied {}, refused {}, stale {}, to retry {}",
+                        counts.applied, counts.refused, counts.stale, counts.retried
+                    );
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+        });
+    }
     tokio::select! {
         result = serve(
             move |request| {

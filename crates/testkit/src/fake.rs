@@ -71,6 +71,9 @@ pub struct RecordedRequest {
     /// The status the fake answered; 0 while the request is still being handled, when the
     /// connection was dropped by a [`Fault::Disconnect`], or when the client went away first.
     pub status: u16,
+    /// When the request arrived.
+    #[serde(skip)]
+    pub received_at: std::time::Instant,
 }
 
 /// The shape of `GET /v3/users`.
@@ -246,6 +249,12 @@ impl WazzupFake {
         self.lock().user_limit = limit;
     }
 
+    /// Starts or ends an outage: while it lasts, every request is answered 503 (and recorded),
+    /// before queued faults are used.
+    pub fn set_outage(&self, down: bool) {
+        self.lock().outage = down;
+    }
+
     /// Queues a fault. Faults are used first in, first out: each incoming request takes at most
     /// one and applies it before auth and normal handling.
     pub fn push_fault(&self, fault: Fault) {
@@ -294,6 +303,8 @@ struct State {
     list_shape: ListShape,
     user_limit: usize,
     faults: VecDeque<Fault>,
+    /// Every request answers 503 while this holds.
+    outage: bool,
 }
 
 impl State {
@@ -306,6 +317,7 @@ impl State {
             list_shape: ListShape::BareArray,
             user_limit: DEFAULT_USER_LIMIT,
             faults: VecDeque::new(),
+            outage: false,
         }
     }
 }
@@ -440,13 +452,22 @@ async fn handle(AxumState(state): AxumState<Shared>, request: Request) -> Respon
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
         body: recorded_body(&bytes),
         status: 0,
+        received_at: std::time::Instant::now(),
     };
     let (seq, fault) = {
         let mut st = lock(&state);
         let seq = st.next_seq;
         st.next_seq += 1;
         st.requests.push((seq, record));
-        (seq, st.faults.pop_front())
+        let fault = if st.outage {
+            Some(Fault::Status {
+                status: 503,
+                retry_after: None,
+            })
+        } else {
+            st.faults.pop_front()
+        };
+        (seq, fault)
     };
 
     let mut dropped = false;

@@ -1,5 +1,6 @@
-//! A moto_server (a local AWS Secrets Manager, from PyPI) on a loopback port, for one test.
-//! Fails loudly when moto_server is not installed: these tests never skip.
+//! A moto_server (a local AWS: Secrets Manager, SQS and DynamoDB, from PyPI) on a loopback
+//! port, for one test, and SDK clients for it. Fails loudly when moto_server is not installed:
+//! these tests never skip.
 
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
@@ -52,6 +53,101 @@ impl Moto {
 
     pub fn client(&self) -> aws_sdk_secretsmanager::Client {
         client_for(&self.url())
+    }
+
+    /// The SDK configuration for this moto: a fixed region, static test credentials, and the
+    /// endpoint on loopback.
+    pub fn sdk_config(&self) -> aws_config::SdkConfig {
+        aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("eu-central-1"))
+            .credentials_provider(
+                aws_credential_types::provider::SharedCredentialsProvider::new(Credentials::new(
+                    "test", "test", None, None, "tests",
+                )),
+            )
+            .endpoint_url(self.url())
+            .build()
+    }
+
+    pub fn sqs(&self) -> aws_sdk_sqs::Client {
+        aws_sdk_sqs::Client::new(&self.sdk_config())
+    }
+
+    pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
+        aws_sdk_dynamodb::Client::new(&self.sdk_config())
+    }
+
+    /// A FIFO queue (content deduplication off: every message names its own) with a FIFO
+    /// dead-letter queue after `max_receive_count` receives; returns the queue's and the
+    /// dead-letter queue's URLs.
+    pub async fn fifo_queue(&self, name: &str, max_receive_count: u32) -> (String, String) {
+        use aws_sdk_sqs::types::QueueAttributeName as A;
+        let sqs = self.sqs();
+        let dlq = sqs
+            .create_queue()
+            .queue_name(format!("{name}-dlq.fifo"))
+            .attributes(A::FifoQueue, "true")
+            .send()
+            .await
+            .expect("create the dead-letter queue")
+            .queue_url()
+            .expect("a queue url")
+            .to_owned();
+        let dlq_arn = sqs
+            .get_queue_attributes()
+            .queue_url(&dlq)
+            .attribute_names(A::QueueArn)
+            .send()
+            .await
+            .expect("the dead-letter queue's arn")
+            .attributes()
+            .and_then(|a| a.get(&A::QueueArn).cloned())
+            .expect("an arn");
+        let redrive = format!(
+            r#"{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":"{max_receive_count}"}}"#
+        );
+        let queue = sqs
+            .create_queue()
+            .queue_name(format!("{name}.fifo"))
+            .attributes(A::FifoQueue, "true")
+            .attributes(A::VisibilityTimeout, "30")
+            .attributes(A::RedrivePolicy, redrive)
+            .send()
+            .await
+            .expect("create the queue")
+            .queue_url()
+            .expect("a queue url")
+            .to_owned();
+        (queue, dlq)
+    }
+
+    /// A DynamoDB table keyed by the string `id`, billed on demand.
+    pub async fn state_table(&self, name: &str) {
+        use aws_sdk_dynamodb::types::{
+            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+        };
+        self.dynamodb()
+            .create_table()
+            .table_name(name)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name("id")
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .expect("an attribute"),
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name("id")
+                    .key_type(KeyType::Hash)
+                    .build()
+                    .expect("a key"),
+            )
+            .send()
+            .await
+            .expect("create the table");
     }
 
     pub fn stop(&mut self) {

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use super::rules;
-use crate::domain::{ECHO_CHARS, EventBatch, PhoneRegion, Rejection, excerpt};
+use crate::domain::{ECHO_CHARS, EventBatch, PhoneRegion, Rejection, SourceTime, excerpt};
 use crate::sources::contract::{BodyError, Received};
 
 /// The fields of one form-encoded Bitrix24 event.
@@ -49,7 +49,13 @@ impl Form {
                 excerpt(event, ECHO_CHARS)
             )));
         }
-        let mut batch = EventBatch::default();
+        let mut batch = EventBatch {
+            at: self
+                .get("ts")
+                .and_then(|ts| ts.trim().parse().ok())
+                .map(SourceTime::from_unix_seconds),
+            ..EventBatch::default()
+        };
         let Some(id) = self.get("data[ID]") else {
             batch.rejected.push(Rejection::at(
                 0,

@@ -8,8 +8,8 @@
 use serde_json::Value;
 
 use crate::domain::{
-    ECHO_CHARS, EventBatch, FieldError, PhoneRegion, Rejection, SyncEvent, Warning, delete_event,
-    excerpt, text_or_integer, upsert_event,
+    ECHO_CHARS, EventBatch, FieldError, PhoneRegion, Rejection, SourceTime, SyncEvent, Warning,
+    delete_event, excerpt, text_or_integer, upsert_event,
 };
 use crate::sources::contract::BodyError;
 
@@ -54,9 +54,36 @@ pub fn parse(body: &[u8], region: PhoneRegion, max_events: usize) -> Result<Even
 
     let mut batch = EventBatch::default();
     for (index, item) in items.iter().enumerate() {
-        batch.push(index, parse_event(index, item, region));
+        match occurred_at(index, item) {
+            Ok(at) => batch.push_at(index, parse_event(index, item, region), at),
+            Err(rejection) => batch.rejected.push(rejection),
+        }
     }
     Ok(batch)
+}
+
+/// The event's optional `occurredAt`: when the source made the change (RFC 3339).
+fn occurred_at(index: usize, item: &Value) -> Result<Option<SourceTime>, Rejection> {
+    match item.get("occurredAt") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) => SourceTime::parse_rfc3339(text).map(Some).ok_or_else(|| {
+            reject(
+                index,
+                item.get("employee")
+                    .and_then(|e| e.get("id"))
+                    .and_then(text_or_integer)
+                    .as_deref(),
+                "INVALID_FIELD",
+                "occurredAt must be an RFC 3339 time such as 2026-11-23T06:00:00Z",
+            )
+        }),
+        Some(_) => Err(reject(
+            index,
+            None,
+            "INVALID_FIELD",
+            "occurredAt must be an RFC 3339 time such as 2026-11-23T06:00:00Z",
+        )),
+    }
 }
 
 fn parse_event(
@@ -164,6 +191,7 @@ mod tests {
             IndexedEvent {
                 index: 0,
                 event: SyncEvent::Upsert(user),
+                ..
             },
         ] = batch.events.as_slice()
         else {
@@ -235,6 +263,25 @@ mod tests {
         let batch = parse_str(&body).unwrap();
         assert_eq!(batch.rejected[0].reason, "FIELD_TOO_LONG");
         assert!(batch.rejected[0].message.contains("201 characters"));
+    }
+
+    #[test]
+    fn events_may_say_when_they_happened() {
+        let batch = parse_str(
+            r#"{"events":[
+                {"event":"employee.deleted","employee":{"id":"a"},"occurredAt":"2026-11-23T06:00:01Z"},
+                {"event":"employee.deleted","employee":{"id":"b"}},
+                {"event":"employee.deleted","employee":{"id":"c"},"occurredAt":"yesterday"}
+            ]}"#,
+        )
+        .unwrap();
+        let times: Vec<_> = batch
+            .events
+            .iter()
+            .map(|e| e.at.map(SourceTime::millis))
+            .collect();
+        assert_eq!(times, [Some(1_795_413_601_000), None]);
+        assert_eq!(batch.rejected[0].id.as_deref(), Some("c"));
     }
 
     #[test]

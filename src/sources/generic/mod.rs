@@ -7,8 +7,10 @@ pub mod signature;
 
 use secrecy::SecretString;
 
-use self::signature::{AuthError, WebhookCredentials, WebhookSecret, authenticate};
+use self::signature::{AuthError, AuthMethod, WebhookCredentials, WebhookSecret, authenticate};
+use crate::auth::header;
 use crate::credentials::{SecretError, SecretFields};
+use crate::domain::SourceTime;
 use crate::sources::contract::{
     Inbound, Received, Refusal, Route, Source, SourceSettings, Webhook,
 };
@@ -42,7 +44,7 @@ fn authenticate_request(
     request: &Inbound<'_>,
     secrets: &SecretFields,
     settings: &SourceSettings,
-) -> Result<(), Refusal> {
+) -> Result<AuthMethod, Refusal> {
     // An unusable field is refused when the secret is read; here it only means "none".
     let credentials = credentials(secrets).unwrap_or_default();
     match authenticate(
@@ -54,7 +56,7 @@ fn authenticate_request(
     ) {
         Ok(method) => {
             tracing::debug!(auth = method.as_str(), "authenticated");
-            Ok(())
+            Ok(method)
         }
         Err(AuthError::NotConfigured) => {
             tracing::warn!("generic webhook called, but it has no credentials configured");
@@ -103,15 +105,22 @@ impl Webhook for Generic {
         secrets: &SecretFields,
         settings: &SourceSettings,
     ) -> Result<Received, Refusal> {
-        authenticate_request(request, secrets, settings)?;
+        let method = authenticate_request(request, secrets, settings)?;
         if !request.is_json() {
             return Err(Refusal::UnsupportedMediaType(
                 "the body must be JSON, sent with Content-Type: application/json",
             ));
         }
-        format::parse(request.body, settings.phone_region, settings.max_events)
-            .map(Received::Batch)
-            .map_err(Refusal::Body)
+        let mut batch = format::parse(request.body, settings.phone_region, settings.max_events)
+            .map_err(Refusal::Body)?;
+        // A signed request says, under its signature, when it was sent and which message it is.
+        if method == AuthMethod::Signature {
+            batch.key = header(request.headers(), "webhook-id").map(str::to_owned);
+            batch.at = header(request.headers(), "webhook-timestamp")
+                .and_then(|ts| ts.trim().parse().ok())
+                .map(SourceTime::from_unix_seconds);
+        }
+        Ok(Received::Batch(batch))
     }
 }
 

@@ -13,7 +13,8 @@ use serde_json::{Map, Value};
 
 use super::rules;
 use crate::domain::{
-    ECHO_CHARS, EventBatch, PhoneRegion, Rejection, delete_event, excerpt, text_or_integer,
+    ECHO_CHARS, EventBatch, PhoneRegion, Rejection, SourceTime, delete_event, excerpt,
+    text_or_integer,
 };
 use crate::sources::contract::{BodyError, Received};
 
@@ -38,6 +39,19 @@ fn action(word: &str) -> Option<Action> {
 
 fn object(value: Option<&Value>) -> Option<&Map<String, Value>> {
     value.and_then(Value::as_object)
+}
+
+/// When Pipedrive made the change: `meta.timestamp`, RFC 3339 text in webhooks v2 and Unix
+/// seconds in v1 (`timestamp_micro`, microseconds, when present).
+fn when(meta: &Map<String, Value>) -> Option<SourceTime> {
+    if let Some(micros) = meta.get("timestamp_micro").and_then(Value::as_i64) {
+        return Some(SourceTime::from_millis(micros / 1000));
+    }
+    match meta.get("timestamp")? {
+        Value::String(text) => SourceTime::parse_rfc3339(text),
+        Value::Number(seconds) => seconds.as_i64().map(SourceTime::from_unix_seconds),
+        _ => None,
+    }
 }
 
 /// Parses one Pipedrive webhook body.
@@ -95,7 +109,15 @@ pub fn parse(body: &[u8], region: PhoneRegion) -> Result<Received, BodyError> {
         .or_else(|| current.and_then(|c| id_text(c.get("id"))))
         .or_else(|| previous.and_then(|p| id_text(p.get("id"))));
 
-    let mut batch = EventBatch::default();
+    let mut batch = EventBatch {
+        at: meta.and_then(when),
+        key: meta
+            .filter(|m| m.contains_key("entity"))
+            .and_then(|m| m.get("id"))
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        ..EventBatch::default()
+    };
     let Some(id) = id else {
         batch.rejected.push(Rejection::at(
             0,
@@ -186,6 +208,28 @@ mod tests {
                 "current":null,"previous":{"id":23,"name":"Kate"}}"#,
         );
         assert_eq!(deleted, [SyncEvent::Delete(UserId::parse("23").unwrap())]);
+    }
+
+    #[test]
+    fn the_change_time_and_id_are_read_from_meta() {
+        let v2 = parse(
+            br#"{"meta":{"action":"delete","entity":"user","entity_id":"17","id":"9f1c-uuid",
+                 "timestamp":"2026-11-23T06:00:01.000Z"},"data":null,"previous":{"id":17}}"#,
+            PhoneRegion::default(),
+        )
+        .unwrap();
+        let Received::Batch(v2) = v2 else { panic!() };
+        assert_eq!(v2.at, Some(SourceTime::from_unix_seconds(1_795_413_601)));
+        assert_eq!(v2.key.as_deref(), Some("9f1c-uuid"));
+        let v1 = parse(
+            br#"{"event":"deleted.user","meta":{"action":"deleted","object":"user","id":23,
+                 "timestamp":1795413602},"current":null,"previous":{"id":23}}"#,
+            PhoneRegion::default(),
+        )
+        .unwrap();
+        let Received::Batch(v1) = v1 else { panic!() };
+        assert_eq!(v1.at, Some(SourceTime::from_unix_seconds(1_795_413_602)));
+        assert_eq!(v1.key, None);
     }
 
     #[test]

@@ -93,6 +93,7 @@ pub fn apply_error(error: &ApplyError) -> ScimError {
         ApplyError::Secret(error) => retry(format!(
             "the function's credentials cannot be read now ({error}); retry later"
         )),
+        ApplyError::State(error) => retry(format!("{error}; the request is safe to send again")),
         ApplyError::Wazzup(error) if error.is_transient() => {
             retry(format!("{error}; the request is safe to send again"))
         }

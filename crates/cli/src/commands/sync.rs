@@ -11,7 +11,7 @@ use clap::ArgMatches;
 use serde::Serialize;
 use serde_json::{Value, json};
 use wazzup_user_sync::config::SyncSettings;
-use wazzup_user_sync::domain::{Scope, Summary, User};
+use wazzup_user_sync::domain::{Scope, SourceTime, Summary, User};
 use wazzup_user_sync::plan::{FullPlan, PlanError};
 use wazzup_user_sync::service::{FullSyncError, FullSyncRequest};
 use wazzup_user_sync::wazzup::ListedUser;
@@ -229,6 +229,8 @@ pub async fn run_sync(
     let scope = scope_of(args)?;
     let key = key_source(cli, matches)?;
     let source = source_name(args);
+    // The file is the employee list as of when it is read.
+    let as_of = SourceTime::now();
     let input = read_input(args)?;
     let sync = SyncSettings {
         scope: scope.clone(),
@@ -245,6 +247,7 @@ pub async fn run_sync(
         dry_run: !apply,
         force_deletes: args.force_deletes,
         resend: args.resend,
+        as_of: Some(as_of),
     };
     let mut session = remote.session().await?;
     let (plan, current) = remote
@@ -298,7 +301,7 @@ pub async fn run_sync(
     let started = Instant::now();
     let result = remote
         .service
-        .apply_full_plan(&mut session, &plan, &mut bar)
+        .apply_full_plan(&mut session, &plan, as_of, &mut bar)
         .await;
     bar.end(result.is_ok());
     let elapsed = started.elapsed();

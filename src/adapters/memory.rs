@@ -1,0 +1,151 @@
+//! The queue and the state store in process, for local runs (no AWS): the same traits, the same
+//! rules (order kept, a key seen within five minutes dropped, a record never moved back).
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::credentials::BoxFuture;
+use crate::domain::{Change, UserId};
+use crate::service::{Applied, ChangeQueue, QueueError, StateStore, StoreError};
+
+/// How long a key is remembered, as SQS FIFO's deduplication does.
+const DEDUPLICATION: Duration = Duration::from_secs(5 * 60);
+
+/// Changes waiting in this process, in order.
+#[derive(Default)]
+pub struct MemoryQueue {
+    inner: Mutex<QueueState>,
+}
+
+#[derive(Default)]
+struct QueueState {
+    waiting: VecDeque<Change>,
+    seen: HashMap<String, Instant>,
+}
+
+impl MemoryQueue {
+    /// Takes up to `max` waiting changes, oldest first.
+    pub fn take(&self, max: usize) -> Vec<Change> {
+        let mut state = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let count = max.min(state.waiting.len());
+        state.waiting.drain(..count).collect()
+    }
+
+    /// Puts changes back at the front (the worker could not apply them), keeping their order.
+    pub fn put_back(&self, changes: Vec<Change>) {
+        let mut state = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        for change in changes.into_iter().rev() {
+            state.waiting.push_front(change);
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.inner
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .waiting
+            .len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl ChangeQueue for MemoryQueue {
+    fn send<'a>(&'a self, changes: &'a [Change]) -> BoxFuture<'a, Result<(), QueueError>> {
+        Box::pin(async move {
+            let mut state = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+            let now = Instant::now();
+            state
+                .seen
+                .retain(|_, at| now.duration_since(*at) < DEDUPLICATION);
+            for change in changes {
+                if state.seen.insert(change.key.clone(), now).is_none() {
+                    state.waiting.push_back(change.clone());
+                }
+            }
+            Ok(())
+        })
+    }
+}
+
+/// The newest change applied per employee, in this process.
+#[derive(Default)]
+pub struct MemoryStateStore {
+    records: Mutex<HashMap<UserId, Applied>>,
+}
+
+impl StateStore for MemoryStateStore {
+    fn last_applied<'a>(
+        &'a self,
+        ids: &'a [UserId],
+    ) -> BoxFuture<'a, Result<HashMap<UserId, Applied>, StoreError>> {
+        Box::pin(async move {
+            let records = self.records.lock().unwrap_or_else(|e| e.into_inner());
+            Ok(ids
+                .iter()
+                .filter_map(|id| records.get(id).map(|applied| (id.clone(), *applied)))
+                .collect())
+        })
+    }
+
+    fn record<'a>(
+        &'a self,
+        id: &'a UserId,
+        applied: Applied,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let mut records = self.records.lock().unwrap_or_else(|e| e.into_inner());
+            let slot = records.entry(id.clone()).or_insert(applied);
+            if applied.at >= slot.at {
+                *slot = applied;
+            }
+            Ok(())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{SourceTime, SyncEvent};
+
+    fn change(id: &str, key: &str) -> Change {
+        Change {
+            event: SyncEvent::Delete(UserId::parse(id).unwrap()),
+            at: SourceTime::from_millis(1),
+            key: key.into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_queue_keeps_order_and_drops_a_key_seen_lately() {
+        let queue = MemoryQueue::default();
+        queue
+            .send(&[change("a", "k1"), change("b", "k2")])
+            .await
+            .unwrap();
+        queue
+            .send(&[change("a", "k1"), change("c", "k3")])
+            .await
+            .unwrap();
+        let ids: Vec<String> = queue.take(10).iter().map(|c| c.id().to_string()).collect();
+        assert_eq!(ids, ["a", "b", "c"]);
+    }
+
+    #[tokio::test]
+    async fn a_record_never_moves_back_in_time() {
+        let store = MemoryStateStore::default();
+        let id = UserId::parse("a").unwrap();
+        let at = |ms| Applied {
+            at: SourceTime::from_millis(ms),
+            deleted: false,
+        };
+        store.record(&id, at(20)).await.unwrap();
+        store.record(&id, at(10)).await.unwrap();
+        let found = store.last_applied(std::slice::from_ref(&id)).await.unwrap();
+        assert_eq!(found[&id].at, SourceTime::from_millis(20));
+    }
+}

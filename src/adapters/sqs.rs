@@ -1,0 +1,230 @@
+//! The change queue on an SQS FIFO queue: one message per change, its group the employee (so
+//! SQS keeps one employee's changes in order and never hands two of them out at once), its
+//! deduplication id the change's key (so a second delivery of the same event within SQS's
+//! five minutes is dropped, and sending a batch again after an error is safe). Also what the
+//! operators' tool needs of a dead-letter queue: look at it and move its messages back.
+
+use aws_sdk_sqs::Client;
+use aws_sdk_sqs::error::DisplayErrorContext;
+use aws_sdk_sqs::types::{MessageSystemAttributeName, SendMessageBatchRequestEntry};
+use sha2::{Digest, Sha256};
+
+use crate::credentials::BoxFuture;
+use crate::domain::{Change, UserId};
+use crate::service::{ChangeQueue, QueueError};
+
+/// SQS takes at most 10 messages a call.
+const BATCH: usize = 10;
+
+/// The message group of an employee: a digest of the id (SQS allows only some characters in a
+/// group id, an employee id may hold any).
+pub fn group_of(id: &UserId) -> String {
+    Sha256::digest(id.as_str().as_bytes())[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// An SQS FIFO queue of changes.
+#[derive(Clone)]
+pub struct SqsQueue {
+    client: Client,
+    url: String,
+}
+
+impl SqsQueue {
+    pub fn new(client: Client, url: impl Into<String>) -> Self {
+        Self {
+            client,
+            url: url.into(),
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    async fn send_all(&self, changes: &[Change]) -> Result<(), QueueError> {
+        for chunk in changes.chunks(BATCH) {
+            let entries = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, change)| {
+                    let body = serde_json::to_string(change)
+                        .map_err(|e| QueueError(format!("cannot encode a change: {e}")))?;
+                    SendMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .message_body(body)
+                        .message_group_id(group_of(change.id()))
+                        .message_deduplication_id(&change.key)
+                        .build()
+                        .map_err(|e| QueueError(e.to_string()))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let output = self
+                .client
+                .send_message_batch()
+                .queue_url(&self.url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|e| QueueError(DisplayErrorContext(&e).to_string()))?;
+            if let Some(failed) = output.failed().first() {
+                return Err(QueueError(format!(
+                    "SQS refused a message: {} {}",
+                    failed.code(),
+                    failed.message().unwrap_or("")
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl ChangeQueue for SqsQueue {
+    fn send<'a>(&'a self, changes: &'a [Change]) -> BoxFuture<'a, Result<(), QueueError>> {
+        Box::pin(self.send_all(changes))
+    }
+}
+
+/// A message waiting in a dead-letter queue.
+#[derive(Debug, Clone)]
+pub struct DeadLetter {
+    pub message_id: String,
+    pub body: String,
+    /// How often it was handed to the worker before it was set aside.
+    pub receive_count: u32,
+    /// The change it holds, when it can be read.
+    pub change: Option<Change>,
+}
+
+/// A dead-letter queue, for the operators' tool.
+pub struct DeadLetters {
+    client: Client,
+    url: String,
+}
+
+impl DeadLetters {
+    pub fn new(client: Client, url: impl Into<String>) -> Self {
+        Self {
+            client,
+            url: url.into(),
+        }
+    }
+
+    /// Up to `max` of its messages, left in place: each is made visible again at once.
+    pub async fn peek(&self, max: usize) -> Result<Vec<DeadLetter>, QueueError> {
+        let mut seen = Vec::new();
+        let mut ids = std::collections::HashSet::new();
+        // Bounded: a message seen twice means the queue has been gone through.
+        for _ in 0..max.div_ceil(BATCH) + 1 {
+            let received = self.receive(30).await?;
+            if received.is_empty() {
+                break;
+            }
+            let mut again = false;
+            for (letter, receipt) in received {
+                self.client
+                    .change_message_visibility()
+                    .queue_url(&self.url)
+                    .receipt_handle(receipt)
+                    .visibility_timeout(0)
+                    .send()
+                    .await
+                    .map_err(|e| QueueError(DisplayErrorContext(&e).to_string()))?;
+                if !ids.insert(letter.message_id.clone()) {
+                    again = true;
+                } else if seen.len() < max {
+                    seen.push(letter);
+                }
+            }
+            if again {
+                break;
+            }
+            if seen.len() >= max {
+                break;
+            }
+        }
+        Ok(seen)
+    }
+
+    /// Moves every message back to `target` (the queue it came from), each with a new
+    /// deduplication id (the old one may still be remembered), and returns how many moved.
+    /// Bounded by `max`.
+    pub async fn redrive(&self, target: &SqsQueue, max: usize) -> Result<usize, QueueError> {
+        let mut moved = 0;
+        while moved < max {
+            let received = self.receive(30).await?;
+            if received.is_empty() {
+                break;
+            }
+            for (letter, receipt) in received {
+                let change = letter.change.clone().ok_or_else(|| {
+                    QueueError(format!(
+                        "message {} is not a change this version can read; left in place",
+                        letter.message_id
+                    ))
+                })?;
+                let plain = |text: &str, max: usize| -> String {
+                    text.chars()
+                        .filter(char::is_ascii_alphanumeric)
+                        .take(max)
+                        .collect()
+                };
+                let retried = Change {
+                    key: format!(
+                        "{}-redriven-{}",
+                        plain(&change.key, 64),
+                        plain(&letter.message_id, 48)
+                    ),
+                    ..change
+                };
+                target.send_all(std::slice::from_ref(&retried)).await?;
+                self.client
+                    .delete_message()
+                    .queue_url(&self.url)
+                    .receipt_handle(receipt)
+                    .send()
+                    .await
+                    .map_err(|e| QueueError(DisplayErrorContext(&e).to_string()))?;
+                moved += 1;
+            }
+        }
+        Ok(moved)
+    }
+
+    async fn receive(&self, visibility: i32) -> Result<Vec<(DeadLetter, String)>, QueueError> {
+        let output = self
+            .client
+            .receive_message()
+            .queue_url(&self.url)
+            .max_number_of_messages(BATCH as i32)
+            .visibility_timeout(visibility)
+            .message_system_attribute_names(MessageSystemAttributeName::All)
+            .send()
+            .await
+            .map_err(|e| QueueError(DisplayErrorContext(&e).to_string()))?;
+        Ok(output
+            .messages()
+            .iter()
+            .map(|message| {
+                let body = message.body().unwrap_or_default().to_owned();
+                let receive_count = message
+                    .attributes()
+                    .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(0);
+                let letter = DeadLetter {
+                    message_id: message.message_id().unwrap_or_default().to_owned(),
+                    change: serde_json::from_str(&body).ok(),
+                    body,
+                    receive_count,
+                };
+                (
+                    letter,
+                    message.receipt_handle().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,100 @@
+//! Accepting a batch for later: its valid changes go to the queue, each with its time and a
+//! key that names it (so that the queue drops a second delivery of the same event), and the
+//! caller is answered at once. The worker applies them ([`super::SyncService::deliver`]).
+
+use sha2::{Digest, Sha256};
+
+use super::SyncService;
+use super::batch::timed;
+use super::ports::QueueError;
+use super::session::deletion_refused;
+use crate::domain::{Change, EventBatch, SourceTime, Summary, SyncEvent};
+
+/// What accepting a batch did.
+#[derive(Debug)]
+pub struct EnqueueReport {
+    /// The ids whose changes were queued, in the batch's order.
+    pub accepted: Vec<String>,
+    /// The batch's rejections and warnings.
+    pub summary: Summary,
+    pub outcome: EnqueueOutcome,
+}
+
+/// How accepting a batch ended.
+#[derive(Debug)]
+pub enum EnqueueOutcome {
+    /// No valid event was left: nothing was queued.
+    NothingValid,
+    Queued,
+    /// The queue could not take the changes: nothing is promised, the caller should send again.
+    Failed(QueueError),
+}
+
+/// The key naming the event at `index` of a request the source named `request` (its own id,
+/// else a digest of the body): the same for every delivery of that event.
+pub fn change_key(request: &str, index: usize) -> String {
+    let digest = Sha256::digest(format!("{request}#{index}").as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl SyncService {
+    /// Queues the valid events of `batch`. `body_digest` names the request when its source gave
+    /// it no id of its own.
+    pub async fn enqueue_batch(
+        &self,
+        batch: EventBatch,
+        received_at: SourceTime,
+        body_digest: &str,
+    ) -> EnqueueReport {
+        let request = batch.key.clone().unwrap_or_else(|| body_digest.to_owned());
+        let (events, mut summary) = timed(batch, received_at);
+        let managed = self.settings.sync.as_ref().map(|sync| &sync.scope);
+        let mut changes = Vec::new();
+        for event in events {
+            if let SyncEvent::Delete(id) = &event.event
+                && let Some(rejection) = deletion_refused(managed, id, Some(event.index))
+            {
+                summary.rejected.push(rejection);
+                continue;
+            }
+            changes.push(Change {
+                key: change_key(&request, event.index),
+                at: event.at.unwrap_or(received_at),
+                event: event.event,
+            });
+        }
+        let accepted: Vec<String> = changes.iter().map(|c| c.id().to_string()).collect();
+        let outcome = match &self.queue {
+            _ if changes.is_empty() => EnqueueOutcome::NothingValid,
+            None => EnqueueOutcome::Failed(QueueError("no queue is configured".into())),
+            Some(queue) => match queue.send(&changes).await {
+                Ok(()) => EnqueueOutcome::Queued,
+                Err(error) => EnqueueOutcome::Failed(error),
+            },
+        };
+        tracing::info!(
+            queued = accepted.len(),
+            rejected = summary.rejected.len(),
+            "batch accepted"
+        );
+        EnqueueReport {
+            accepted,
+            summary,
+            outcome,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_change_key_is_stable_and_fits_a_deduplication_id() {
+        let key = change_key("msg_2pQ8bU9pZb2cNq5tLx0mVq", 3);
+        assert_eq!(key, change_key("msg_2pQ8bU9pZb2cNq5tLx0mVq", 3));
+        assert_ne!(key, change_key("msg_2pQ8bU9pZb2cNq5tLx0mVq", 4));
+        assert_eq!(key.len(), 64);
+        assert!(key.bytes().all(|b| b.is_ascii_hexdigit()));
+    }
+}

@@ -1,0 +1,52 @@
+//! What the service needs from outside for durable, ordered delivery: a queue that keeps each
+//! employee's changes in order ([`ChangeQueue`]: SQS FIFO in Lambda, in-process locally), and a
+//! record of the newest change applied to each employee ([`StateStore`]: DynamoDB in Lambda,
+//! in-process locally). The adapters implement them; the service depends only on these traits.
+
+use std::collections::HashMap;
+
+use crate::credentials::BoxFuture;
+use crate::domain::{Change, SourceTime, UserId};
+
+/// The queue failed; sending again later can succeed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the change queue is unavailable: {0}")]
+pub struct QueueError(pub String);
+
+/// The state store failed; trying again later can succeed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the delivery state store is unavailable: {0}")]
+pub struct StoreError(pub String);
+
+/// A durable queue of changes, in order per employee, that drops a change whose key it saw a
+/// short while ago.
+pub trait ChangeQueue: Send + Sync {
+    /// Sends `changes`, all or nothing from the caller's view (an error means: send again).
+    fn send<'a>(&'a self, changes: &'a [Change]) -> BoxFuture<'a, Result<(), QueueError>>;
+}
+
+/// What is known of the newest change applied to one employee.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Applied {
+    /// When its source made it.
+    pub at: SourceTime,
+    /// It removed the employee (kept as a tombstone, so a late update does not bring them back).
+    pub deleted: bool,
+}
+
+/// The newest change applied to each employee.
+pub trait StateStore: Send + Sync {
+    /// The newest applied change of each of `ids` that has one.
+    fn last_applied<'a>(
+        &'a self,
+        ids: &'a [UserId],
+    ) -> BoxFuture<'a, Result<HashMap<UserId, Applied>, StoreError>>;
+
+    /// Records that `applied` reached Wazzup for `id`, unless a newer change is recorded (then
+    /// nothing changes: a write never moves the record back in time).
+    fn record<'a>(
+        &'a self,
+        id: &'a UserId,
+        applied: Applied,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+}

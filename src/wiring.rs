@@ -1,0 +1,97 @@
+//! Building what a configuration describes, once per container, for every Lambda mode (and the
+//! operators' tool and local runner, which take parts of it): the secret's fields and their
+//! check, the Wazzup client, the credentials, and, when configured, the queue (queued mode) and
+//! the state table. Between the entry points and what they use; no entry point builds another's.
+
+use std::sync::Arc;
+
+use crate::adapters::aws::sdk_config;
+use crate::adapters::dynamodb::DynamoStateStore;
+use crate::adapters::sqs::SqsQueue;
+use crate::config::{Config, SecretSource};
+use crate::credentials::{
+    ADMIN_TOKEN, CredentialProvider, SecretError, SecretFields, SecretsManagerCredentials,
+    StaticCredentials,
+};
+use crate::service::{ServiceSettings, SyncService};
+use crate::sources::registry;
+use crate::wazzup::{ClientConfig, WazzupClient, WazzupError};
+
+/// Why the function cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Wazzup(#[from] WazzupError),
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    #[error(
+        "the secret has no caller credential (one of {}): callers could not be authenticated. \
+         Add one, or set ALLOW_UNAUTHENTICATED=true explicitly",
+        registry::credential_names()
+    )]
+    NoWebhookCredentials,
+}
+
+/// Every field of the secret the function reads: the sources' and the administrator token.
+pub fn secret_fields() -> Vec<&'static str> {
+    let mut fields = registry::secret_fields();
+    fields.push(ADMIN_TOKEN);
+    fields
+}
+
+/// Refuses a secret value with an unusable field.
+pub fn check_secrets(secrets: &SecretFields) -> Result<(), SecretError> {
+    registry::check_secrets(secrets)?;
+    secrets.text(ADMIN_TOKEN).map(|_| ())
+}
+
+/// The Wazzup client a configuration asks for.
+pub fn wazzup_client(config: &Config) -> Result<WazzupClient, WazzupError> {
+    let mut client_config = ClientConfig::new(config.wazzup_api_url.clone());
+    client_config.request_timeout = config.wazzup_timeout;
+    client_config.rate_limit = config.wazzup_rate_limit;
+    WazzupClient::new(client_config)
+}
+
+/// The credential provider a configuration asks for.
+pub async fn credentials(config: &Config) -> Result<Arc<dyn CredentialProvider>, StartupError> {
+    Ok(match &config.secret_source {
+        SecretSource::Environment(credentials) => Arc::new(StaticCredentials::checked(
+            credentials.clone(),
+            check_secrets,
+        )?),
+        SecretSource::SecretsManager { secret_id, ttl } => {
+            let client = SecretsManagerCredentials::client_from_environment().await;
+            Arc::new(
+                SecretsManagerCredentials::new(client, secret_id.clone(), *ttl)
+                    .with_check(check_secrets),
+            )
+        }
+    })
+}
+
+/// The service a configuration asks for: the queue when `QUEUE_URL` is set (queued mode), the
+/// state table when `STATE_TABLE` is.
+pub async fn service(
+    config: &Config,
+    settings: ServiceSettings,
+) -> Result<SyncService, StartupError> {
+    let mut service =
+        SyncService::new(wazzup_client(config)?, credentials(config).await?, settings);
+    if config.queue_url.is_some() || config.state_table.is_some() {
+        let aws = sdk_config().await;
+        if let Some(url) = &config.queue_url {
+            service = service.with_queue(Arc::new(SqsQueue::new(
+                aws_sdk_sqs::Client::new(&aws),
+                url.clone(),
+            )));
+        }
+        if let Some(table) = &config.state_table {
+            service = service.with_state(Arc::new(DynamoStateStore::new(
+                aws_sdk_dynamodb::Client::new(&aws),
+                table.clone(),
+            )));
+        }
+    }
+    Ok(service)
+}

@@ -1,0 +1,151 @@
+//! The queue worker, an entry point: the same binary in its worker mode
+//! (`WAZZUP_FUNCTION_MODE=worker`), on the FIFO queue's event source mapping. It reads the
+//! changes of a batch of messages, has the service apply them in order, and answers which
+//! messages must come back (`batchItemFailures`): only those whose work failed for a reason
+//! that can pass (Wazzup or AWS unavailable, a refused key), and every later message of the
+//! same employee, so that order holds. Wazzup's permanent refusals (a duplicate phone, invalid
+//! data, the user limit) are logged and counted, not retried. One metrics line per batch.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use tokio::time::Instant;
+
+use crate::domain::{Change, LoggedId};
+use crate::metrics::{self, Unit};
+use crate::service::{BatchOutcome, SyncService};
+
+/// The worker: the service, and how often SQS hands a message out before it dead-letters it.
+pub struct Worker {
+    service: Arc<SyncService>,
+    max_receive_count: u32,
+}
+
+/// What one batch came to, for tests and the metrics line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WorkerCounts {
+    pub applied: usize,
+    pub refused: usize,
+    pub stale: usize,
+    pub retried: usize,
+    pub dead_lettered: usize,
+}
+
+impl Worker {
+    pub fn new(service: Arc<SyncService>, max_receive_count: u32) -> Self {
+        Self {
+            service,
+            max_receive_count,
+        }
+    }
+
+    /// Handles one batch of messages, in the order the queue delivered them.
+    pub async fn handle(&self, event: SqsEvent, deadline: Option<Instant>) -> SqsBatchResponse {
+        let started = Instant::now();
+        let (response, counts) = self.handle_counted(event, deadline).await;
+        metrics::emit(
+            "worker",
+            &[
+                ("Applied", counts.applied as f64, Unit::Count),
+                ("Refused", counts.refused as f64, Unit::Count),
+                ("Stale", counts.stale as f64, Unit::Count),
+                ("Retried", counts.retried as f64, Unit::Count),
+                ("DeadLettered", counts.dead_lettered as f64, Unit::Count),
+                (
+                    "WazzupLatency",
+                    started.elapsed().as_secs_f64() * 1e3,
+                    Unit::Milliseconds,
+                ),
+            ],
+        );
+        response
+    }
+
+    /// Handles one batch and says what it came to.
+    pub async fn handle_counted(
+        &self,
+        event: SqsEvent,
+        deadline: Option<Instant>,
+    ) -> (SqsBatchResponse, WorkerCounts) {
+        let messages = event.records;
+        // Where each group stops: from its first message that cannot be read, or whose work
+        // must be done again, every message of the group comes back, in order.
+        let mut stopped: HashMap<String, usize> = HashMap::new();
+        let mut changes: Vec<(usize, Change)> = Vec::new();
+        for (position, message) in messages.iter().enumerate() {
+            let group = group_of(message);
+            if stopped.contains_key(&group) {
+                continue;
+            }
+            match message.body.as_deref().map(serde_json::from_str::<Change>) {
+                Some(Ok(change)) => changes.push((position, change)),
+                _ => {
+                    tracing::error!(
+                        message_id = message.message_id.as_deref().unwrap_or("-"),
+                        "a message is not a change; it comes back until it is dead-lettered"
+                    );
+                    stopped.insert(group, position);
+                }
+            }
+        }
+        let batch: Vec<Change> = changes.iter().map(|(_, change)| change.clone()).collect();
+        let report = self.service.deliver(&batch, deadline).await;
+        let mut counts = WorkerCounts {
+            applied: report.summary.applied(),
+            refused: report.summary.rejected.len(),
+            stale: report.stale,
+            ..WorkerCounts::default()
+        };
+        for rejection in &report.summary.rejected {
+            tracing::warn!(
+                user_id = %LoggedId(rejection.id.as_deref().unwrap_or("-")),
+                reason = %rejection.reason,
+                "change refused for good: not retried"
+            );
+        }
+        if let BatchOutcome::Failed(error) = &report.outcome {
+            tracing::warn!(%error, transient = error.is_transient(), "changes not applied");
+        }
+        for (position, change) in &changes {
+            if report.must_retry(change.id().as_str())
+                && let Some(message) = messages.get(*position)
+            {
+                let first = stopped.entry(group_of(message)).or_insert(*position);
+                *first = (*first).min(*position);
+            }
+        }
+        let mut response = SqsBatchResponse::default();
+        for (position, message) in messages.iter().enumerate() {
+            if stopped
+                .get(&group_of(message))
+                .is_some_and(|first| position >= *first)
+            {
+                counts.retried += 1;
+                if receive_count(message) >= self.max_receive_count {
+                    counts.dead_lettered += 1;
+                }
+                response.add_failure(message.message_id.clone().unwrap_or_default());
+            }
+        }
+        (response, counts)
+    }
+}
+
+/// A message's group: its `MessageGroupId`, else its id (so it stands alone).
+fn group_of(message: &SqsMessage) -> String {
+    message
+        .attributes
+        .get("MessageGroupId")
+        .cloned()
+        .or_else(|| message.message_id.clone())
+        .unwrap_or_default()
+}
+
+fn receive_count(message: &SqsMessage) -> u32 {
+    message
+        .attributes
+        .get("ApproximateReceiveCount")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1)
+}
