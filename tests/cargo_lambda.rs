@@ -449,3 +449,59 @@ async fn the_scheduled_full_sync_through_cargo_lambda() {
         "the CRM token was logged:\n{logs}"
     );
 }
+
+/// The built binary in its worker mode, as the SQS event source mapping invokes it: the
+/// messages of `events/worker/sqs-batch.json` applied in order, recorded in a DynamoDB state
+/// table (moto), none reported failed; the same batch delivered again (SQS delivers at least
+/// once) leaves Wazzup as it was.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_queue_worker_through_cargo_lambda() {
+    require_cargo_lambda();
+    let moto = Moto::start();
+    moto.client()
+        .create_secret()
+        .name("wazzup-user-sync/e2e")
+        .secret_string(include_str!("../events/local/secret.json"))
+        .send()
+        .await
+        .expect("create the secret");
+    moto.state_table("wazzup-user-sync-state").await;
+    let fake = WazzupFake::start(&["local-dev-key"]).await.unwrap();
+    fake.insert_user(FakeUser {
+        id: "6003".into(),
+        name: "Leaving".into(),
+        phone: None,
+    });
+    let port = free_port();
+    let (_watch, log_path) = start_watch(
+        port,
+        &moto,
+        &[
+            ("WAZZUP_API_URL", fake.url()),
+            ("WAZZUP_FUNCTION_MODE", "worker".into()),
+            ("SYNC_MANAGE_ALL", "true".into()),
+            ("STATE_TABLE", "wazzup-user-sync-state".into()),
+            ("AWS_ENDPOINT_URL_DYNAMODB", moto.url()),
+        ],
+    );
+    let file = manifest_dir().join("events/worker/sqs-batch.json");
+    let answer = invoke(port, &file);
+    assert_eq!(
+        answer,
+        serde_json::json!({"batchItemFailures": []}),
+        "{answer}"
+    );
+    assert_eq!(fake.user("6001").unwrap().name, "Queued Renamed");
+    assert_eq!(
+        fake.user("6001").unwrap().phone.as_deref(),
+        Some("79265550301")
+    );
+    assert!(fake.user("6002").is_some() && fake.user("6003").is_none());
+    let before = fake.users();
+    let again = invoke(port, &file);
+    assert_eq!(again, serde_json::json!({"batchItemFailures": []}));
+    assert_eq!(fake.users(), before);
+    let logs = std::fs::read_to_string(&log_path).expect("read the watch log");
+    assert!(logs.contains("\"_aws\""), "a metrics line: {logs}");
+    assert!(logs.contains("batch applied"), "{logs}");
+}

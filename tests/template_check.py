@@ -37,6 +37,41 @@ assert props["ReservedConcurrentExecutions"] == {"Ref": "HttpConcurrency"}
 assert env["REQUEST_BUDGET_SECONDS"] == {"Ref": "RequestBudgetSeconds"}
 assert template["Parameters"]["RequestBudgetSeconds"]["Default"] < 10
 assert "CRM_SECRET_ID" not in env, "the internet-facing function never holds CRM credentials"
+assert template["Parameters"]["DeliveryMode"]["Default"] == "queued"
+assert env["QUEUE_URL"] == {"Fn::If": ["IsQueued", {"Ref": "ChangesQueue"}, {"Ref": "AWS::NoValue"}]}
+assert env["STATE_TABLE"] == {"Ref": "DeliveryStateTable"}
+
+# Queued mode: a FIFO queue that keeps a change through an outage of six hours and more, a
+# dead-letter queue with an alarm, the state table, and the worker on one lane.
+resources_in = template["Resources"]
+queue = resources_in["ChangesQueue"]["Properties"]
+worker = resources_in["WazzupQueueWorkerFunction"]["Properties"]
+assert queue["FifoQueue"] is True and queue["ContentBasedDeduplication"] is False
+assert queue["VisibilityTimeout"] >= 6 * worker["Timeout"], (queue, worker["Timeout"])
+redrive = queue["RedrivePolicy"]
+assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": ["ChangesDeadLetterQueue", "Arn"]}
+assert redrive["maxReceiveCount"] * queue["VisibilityTimeout"] >= 6 * 3600, redrive
+assert queue["MessageRetentionPeriod"] == 14 * 24 * 3600
+assert resources_in["ChangesDeadLetterQueue"]["Properties"]["FifoQueue"] is True
+dlq_alarm = resources_in["DeadLetterAlarm"]["Properties"]
+assert dlq_alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
+assert dlq_alarm["Dimensions"][0]["Value"] == {"Fn::GetAtt": ["ChangesDeadLetterQueue", "QueueName"]}
+assert resources_in["QueueAgeAlarm"]["Properties"]["MetricName"] == "ApproximateAgeOfOldestMessage"
+table = resources_in["DeliveryStateTable"]["Properties"]
+assert table["BillingMode"] == "PAY_PER_REQUEST"
+assert table["TimeToLiveSpecification"] == {"AttributeName": "expires", "Enabled": True}
+assert worker["Environment"]["Variables"]["WAZZUP_FUNCTION_MODE"] == "worker"
+assert worker["Environment"]["Variables"]["MAX_RECEIVE_COUNT"] == str(redrive["maxReceiveCount"])
+mapping = resources_in["WazzupQueueWorkerEvents"]["Properties"]
+assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+assert mapping["BatchSize"] == 10
+# One lane: the calls per 5 s of every container that may run at once stay under Wazzup's 500.
+lanes = (
+    int(env["WAZZUP_RATE_LIMIT"]) * template["Parameters"]["HttpConcurrency"]["MaxValue"]
+    + int(worker["Environment"]["Variables"]["WAZZUP_RATE_LIMIT"]) * mapping["ScalingConfig"]["MaximumConcurrency"]
+    + int(resources_in["WazzupScheduledSyncFunction"]["Properties"]["Environment"]["Variables"]["WAZZUP_RATE_LIMIT"])
+)
+assert lanes <= 500, lanes
 url = template["Parameters"]["WazzupApiUrl"]
 assert url["AllowedPattern"].startswith("^https://"), url
 log_group = template["Resources"]["WazzupUserSyncLogGroup"]["Properties"]
@@ -77,6 +112,7 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "eu-central-1")
 os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
 props["CodeUri"] = "s3://bucket/wazzup-user-sync.zip"
 scheduled["Properties"]["CodeUri"] = "s3://bucket/wazzup-user-sync.zip"
+worker["CodeUri"] = "s3://bucket/wazzup-user-sync.zip"
 
 
 class NoManagedPolicies:
@@ -108,21 +144,38 @@ def grants(role):
 
 roles = {
     name: resources[name + "Role"]["Properties"]
-    for name in ("WazzupUserSyncFunction", "WazzupScheduledSyncFunction")
+    for name in ("WazzupUserSyncFunction", "WazzupScheduledSyncFunction", "WazzupQueueWorkerFunction")
 }
+state = json.dumps({"Fn::GetAtt": ["DeliveryStateTable", "Arn"]})
 for name, role in roles.items():
     assert role["ManagedPolicyArns"] == [
         "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
     ], role["ManagedPolicyArns"]
     granted = grants(role)
-    assert set(granted) == {"secretsmanager:GetSecretValue", "kms:Decrypt"}, granted
-    for _, resource in granted["secretsmanager:GetSecretValue"]:
-        assert "*" not in resource, resource
+    for action, places in granted.items():
+        for _, resource in places:
+            assert "*" not in resource, (name, action, resource)
     assert granted["kms:Decrypt"] == [("HasSecretKmsKey", json.dumps({"Ref": "SecretKmsKeyArn"}))]
+    assert granted["dynamodb:BatchGetItem"] == [(None, state)], granted
+    assert granted["dynamodb:PutItem"] == [(None, state)], granted
     secrets = granted["secretsmanager:GetSecretValue"]
+    sqs = {a for a in granted if a.startswith("sqs:")}
     if name == "WazzupUserSyncFunction":
         assert len(secrets) == 1 and "WazzupSecretArn" in secrets[0][1], secrets
-    else:
+    elif name == "WazzupScheduledSyncFunction":
         assert [c for c, r in secrets if "WazzupSecretArn" in r] == [None], secrets
         assert [c for c, r in secrets if "CrmSecretArn" in r] == ["HasCrmSecret"], secrets
+    else:
+        assert len(secrets) == 1 and "WazzupSecretArn" in secrets[0][1], secrets
+    if name == "WazzupQueueWorkerFunction":
+        assert sqs == {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
+                       "sqs:GetQueueAttributes"}, sqs
+        assert all(r == json.dumps({"Fn::GetAtt": ["ChangesQueue", "Arn"]}) for a in sqs for _, r in granted[a])
+    else:
+        # Sending to the queue only, and only in queued mode.
+        assert sqs and all(a.startswith("sqs:SendMessage") for a in sqs), sqs
+        assert all(c == "IsQueued" for a in sqs for c, _ in granted[a]), granted
+    expected = {"secretsmanager:GetSecretValue", "kms:Decrypt", "dynamodb:BatchGetItem",
+                "dynamodb:PutItem"} | sqs
+    assert set(granted) == expected, (name, sorted(granted))
 print("template.yaml: ok")

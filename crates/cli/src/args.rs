@@ -24,13 +24,17 @@ The key: --key / WAZZUP_API_KEY, or --secret-id / WAZZUP_SECRET_ID to read it fr
 Manager (region and credentials from the standard AWS configuration). Prefer the environment \
 variable to --key: command lines are visible to other users of the machine.
 
+The queued mode's dead-letter queue: `dlq list` shows the changes the worker gave up on, \
+`dlq redrive --queue-url URL` moves them back to be applied once the cause is fixed (DLQ_URL, \
+QUEUE_URL; AWS region and credentials from the standard configuration).
+
 Exit codes:
   0  success, including a plan with nothing to change
   1  unexpected or I/O error (e.g. the file cannot be read)
   2  usage or configuration error (bad option, no key, no scope)
   3  refused by a safety rule or invalid input (invalid rows, too many deletions, the user
      limit, ids outside the scope); nothing was applied
-  4  Wazzup or Secrets Manager failed or refused the key; for apply, what was applied is
+  4  Wazzup, Secrets Manager or SQS failed, or Wazzup refused the key; for apply, what was applied is
      printed, and running the same command again is safe
   5  get: Wazzup has no user with this id
   6  apply finished, but Wazzup refused some employees (listed); the rest was applied";
@@ -121,6 +125,37 @@ pub enum Command {
         /// The user's id
         id: String,
     },
+    /// Look at the queued mode's dead-letter queue, or move its messages back to be applied
+    #[command(subcommand)]
+    Dlq(DlqCommand),
+}
+
+/// The dead-letter queue: changes the worker could not apply after every retry.
+#[derive(Subcommand, Debug)]
+pub enum DlqCommand {
+    /// List the changes waiting there (left in place)
+    List {
+        #[command(flatten)]
+        queues: DlqArgs,
+    },
+    /// Move them back to the queue, for the worker to apply (after fixing the cause)
+    Redrive {
+        #[command(flatten)]
+        queues: DlqArgs,
+        /// The queue they came from
+        #[arg(long, env = "QUEUE_URL", value_name = "URL")]
+        queue_url: String,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct DlqArgs {
+    /// The dead-letter queue (the stack's DeadLetterQueueUrl output)
+    #[arg(long, env = "DLQ_URL", value_name = "URL")]
+    pub dlq_url: String,
+    /// At most this many messages
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub max: u64,
 }
 
 #[derive(Args, Debug)]

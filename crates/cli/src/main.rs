@@ -9,6 +9,8 @@
 //!   apply --file F  (same options as plan)  [--dry-run]
 //!   list
 //!   get ID
+//!   dlq list    --dlq-url URL            (or DLQ_URL)
+//!   dlq redrive --dlq-url URL --queue-url URL   (or QUEUE_URL)
 //! ```
 //!
 //! `plan` and `apply` run the function's own full sync ([`wazzup_user_sync::service`]): the file is the
@@ -21,6 +23,10 @@
 //! and a plan deleting more than `--max-delete-share` of the managed users is refused unless
 //! `--force-deletes` is given. `apply` sends the deletions first, then the upserts, 100 to a
 //! request, with a progress bar on a terminal.
+//!
+//! `dlq list` shows the changes the queued mode's worker gave up on (left in place); `dlq
+//! redrive` moves them back to the queue once the cause is fixed. They need no Wazzup key, only
+//! the queues, through the standard AWS configuration.
 //!
 //! The key comes from `--key` (or `WAZZUP_API_KEY`), or from AWS Secrets Manager with
 //! `--secret-id` (or `WAZZUP_SECRET_ID`), read through the standard AWS configuration chain.

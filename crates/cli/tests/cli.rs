@@ -46,7 +46,9 @@ impl Run {
 
 /// The settings the tool reads from the environment, removed so the developer's own never leak
 /// into a test.
-const TOOL_VARIABLES: [&str; 9] = [
+const TOOL_VARIABLES: [&str; 11] = [
+    "QUEUE_URL",
+    "DLQ_URL",
     "WAZZUP_API_KEY",
     "WAZZUP_SECRET_ID",
     "WAZZUP_API_URL",
@@ -967,4 +969,88 @@ async fn an_apply_stopped_by_wazzup_exits_4_lists_what_was_applied_and_can_be_ru
         "{}",
         unreachable.stderr
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dlq_list_shows_what_the_worker_gave_up_on_and_redrive_moves_it_back() {
+    use wazzup_user_sync::adapters::sqs::SqsQueue;
+    use wazzup_user_sync::domain::{Change, SourceTime, SyncEvent, UserId};
+    use wazzup_user_sync::service::ChangeQueue;
+
+    let moto = Moto::start();
+    let (queue_url, dlq_url) = moto.fifo_queue("cli", 1).await;
+    let change = Change {
+        event: SyncEvent::Delete(UserId::parse("crm-0007").unwrap()),
+        at: SourceTime::from_unix_seconds(1_795_413_600),
+        key: "k-cli-1".into(),
+    };
+    SqsQueue::new(moto.sqs(), &queue_url)
+        .send(std::slice::from_ref(&change))
+        .await
+        .unwrap();
+    // Received once and not deleted: the next receive moves it to the dead-letter queue.
+    for _ in 0..2 {
+        moto.sqs()
+            .receive_message()
+            .queue_url(&queue_url)
+            .visibility_timeout(0)
+            .send()
+            .await
+            .unwrap();
+    }
+    let aws = [
+        ("AWS_ENDPOINT_URL", moto.url()),
+        ("AWS_REGION", "eu-central-1".to_owned()),
+        ("AWS_ACCESS_KEY_ID", "test".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
+        ("DLQ_URL", dlq_url.clone()),
+    ];
+    let env: Vec<(&str, &str)> = aws.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let listed = run_with(
+        "https://unused.invalid",
+        &["--json", "dlq", "list"],
+        &env,
+        None,
+    )
+    .await;
+    listed.expect(0);
+    let messages = listed.json()["messages"].clone();
+    assert_eq!(messages.as_array().unwrap().len(), 1, "{messages}");
+    assert_eq!(messages[0]["id"], "crm-0007");
+    assert_eq!(messages[0]["action"], "delete");
+    assert_eq!(messages[0]["madeAt"], "2026-11-23T06:00:00Z");
+    let table = run_with("https://unused.invalid", &["dlq", "list"], &env, None).await;
+    table.expect(0);
+    assert!(
+        table.stdout.contains("crm-0007") && table.stdout.contains("(1 waiting)"),
+        "{}",
+        table.stdout
+    );
+
+    let moved = run_with(
+        "https://unused.invalid",
+        &["dlq", "redrive", "--queue-url", &queue_url],
+        &env,
+        None,
+    )
+    .await;
+    moved.expect(0);
+    assert!(moved.stdout.contains("Moved 1 message"), "{}", moved.stdout);
+    let back = moto
+        .sqs()
+        .receive_message()
+        .queue_url(&queue_url)
+        .send()
+        .await
+        .unwrap();
+    let body = back.messages()[0].body().unwrap();
+    assert!(body.contains("crm-0007"), "{body}");
+    let empty = run_with(
+        "https://unused.invalid",
+        &["--json", "dlq", "list"],
+        &env,
+        None,
+    )
+    .await;
+    assert_eq!(empty.json()["messages"], json!([]));
 }

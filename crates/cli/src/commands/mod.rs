@@ -1,5 +1,6 @@
 //! The commands, each in its own file, and which one runs.
 
+mod dlq;
 mod sync;
 mod users;
 
@@ -18,5 +19,6 @@ pub async fn run(cli: &Cli, matches: &ArgMatches, out: Output) -> Result<u8, Fai
         }
         Command::List => users::run_list(cli, matches, out).await,
         Command::Get { id } => users::run_get(cli, matches, out, id).await,
+        Command::Dlq(command) => dlq::run(out, command).await,
     }
 }

@@ -1,0 +1,94 @@
+//! `dlq list` and `dlq redrive`: the changes the worker could not apply after every retry,
+//! shown, and moved back to the queue once the cause is fixed (a Wazzup outage over, an API key
+//! replaced). No Wazzup key is needed: only the queues, through the standard AWS configuration.
+
+use std::fmt::Write as _;
+
+use serde_json::json;
+use wazzup_user_sync::adapters::aws::sdk_config;
+use wazzup_user_sync::adapters::sqs::{DeadLetters, SqsQueue};
+use wazzup_user_sync::domain::SyncEvent;
+use wazzup_user_sync::service::QueueError;
+
+use crate::args::DlqCommand;
+use crate::failure::{Failure, exit};
+use crate::output::{Output, table};
+
+fn queue_failure(error: &QueueError) -> Failure {
+    Failure::new(exit::REMOTE, "QUEUE_UNAVAILABLE", error.to_string())
+}
+
+pub async fn run(out: Output, command: &DlqCommand) -> Result<u8, Failure> {
+    let sqs = aws_sdk_sqs::Client::new(&sdk_config().await);
+    match command {
+        DlqCommand::List { queues } => {
+            let letters = DeadLetters::new(sqs, &queues.dlq_url)
+                .peek(usize::try_from(queues.max).unwrap_or(usize::MAX))
+                .await
+                .map_err(|e| queue_failure(&e))?;
+            let rows: Vec<_> = letters
+                .iter()
+                .map(|letter| {
+                    let (action, id, at) = match &letter.change {
+                        Some(change) => (
+                            match change.event {
+                                SyncEvent::Upsert(_) => "upsert",
+                                SyncEvent::Delete(_) => "delete",
+                            },
+                            change.id().to_string(),
+                            change.at.to_string(),
+                        ),
+                        None => ("unreadable", "-".to_owned(), "-".to_owned()),
+                    };
+                    (letter, action, id, at)
+                })
+                .collect();
+            if out.json {
+                let items: Vec<_> = rows
+                    .iter()
+                    .map(|(letter, action, id, at)| {
+                        json!({"messageId": letter.message_id, "receiveCount": letter.receive_count,
+                               "action": action, "id": id, "madeAt": at})
+                    })
+                    .collect();
+                out.json_doc(&json!({ "messages": items }));
+            } else {
+                let mut lines = vec![vec![
+                    "MESSAGE".to_owned(),
+                    "RECEIVES".to_owned(),
+                    "ACTION".to_owned(),
+                    "ID".to_owned(),
+                    "MADE AT".to_owned(),
+                ]];
+                lines.extend(rows.iter().map(|(letter, action, id, at)| {
+                    vec![
+                        letter.message_id.clone(),
+                        letter.receive_count.to_string(),
+                        (*action).to_owned(),
+                        id.clone(),
+                        at.clone(),
+                    ]
+                }));
+                let mut text = table(&lines);
+                let _ = writeln!(text, "({} waiting)", rows.len());
+                out.stdout(&text);
+            }
+            Ok(exit::OK)
+        }
+        DlqCommand::Redrive { queues, queue_url } => {
+            let target = SqsQueue::new(sqs.clone(), queue_url.clone());
+            let moved = DeadLetters::new(sqs, &queues.dlq_url)
+                .redrive(&target, usize::try_from(queues.max).unwrap_or(usize::MAX))
+                .await
+                .map_err(|e| queue_failure(&e))?;
+            if out.json {
+                out.json_doc(&json!({ "moved": moved }));
+            } else {
+                out.stdout(&format!(
+                    "Moved {moved} message(s) back to the queue; the worker applies them in order.\n"
+                ));
+            }
+            Ok(exit::OK)
+        }
+    }
+}
