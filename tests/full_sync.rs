@@ -195,3 +195,75 @@ async fn a_crm_credential_can_never_run_the_full_sync_nor_force_mass_deletions()
     assert_eq!(response.status(), 404);
     assert_eq!(json_body(&response)["error"], "SYNC_NOT_ENABLED");
 }
+
+/// A full sync races a webhook: the CRM's list was read a moment before a hire, whose webhook
+/// was applied meanwhile. The plan deletes the hire (it is not in the list), but that deletion
+/// is older than the hire: the state table drops it, and the new employee stays.
+#[tokio::test]
+async fn a_snapshot_taken_before_a_hire_never_deletes_the_new_hire() {
+    use wazzup_user_sync::adapters::memory::MemoryStateStore;
+    use wazzup_user_sync::domain::{EmployeeRow, SourceTime};
+    use wazzup_user_sync::handler::service_settings;
+    use wazzup_user_sync::service::{FullSyncRequest, StateStore, SyncService};
+
+    let fake = WazzupFake::start(&[API_KEY]).await.unwrap();
+    for id in ["crm-01", "crm-02"] {
+        fake.insert_user(FakeUser {
+            id: id.into(),
+            name: id.into(),
+            phone: None,
+        });
+    }
+    let mut settings = settings();
+    settings.sync = Some(SyncSettings {
+        scope: Scope::Prefix("crm-".into()),
+        max_delete_share: 1.0,
+    });
+    let state: Arc<dyn StateStore> = Arc::new(MemoryStateStore::default());
+    let service = || {
+        SyncService::new(
+            client(&fake.url(), fast_retry()),
+            Arc::new(StaticCredentials::new(credentials(API_KEY))),
+            service_settings(&settings),
+        )
+        .with_state(Arc::clone(&state))
+    };
+    let app = App::with_service(settings.clone(), service());
+
+    // The CRM's list is read now; a second later, a hire, whose webhook arrives at once.
+    let snapshot = SourceTime::now();
+    let hired_at = SourceTime::from_millis(snapshot.millis() + 1000);
+    let hire = json!({"event": "employee.created", "employee": {"id": "crm-new", "name": "New Hire"},
+                      "occurredAt": hired_at.to_string()});
+    assert_eq!(
+        app.handle(authorized(&hire.to_string())).await.status(),
+        200
+    );
+    assert!(fake.user("crm-new").is_some());
+
+    // The full sync of the list as of the snapshot: the old staff only.
+    let sync = service();
+    let rows = ["crm-01", "crm-02"].map(|id| EmployeeRow {
+        id: id.into(),
+        name: Some(id.into()),
+        phone: None,
+    });
+    let roster = sync.roster(rows.into_iter().enumerate()).unwrap();
+    let mut session = sync.session(None).await.unwrap();
+    let request = FullSyncRequest {
+        as_of: Some(snapshot),
+        ..FullSyncRequest::default()
+    };
+    let report = sync
+        .full_sync(&mut session, &roster, request)
+        .await
+        .unwrap();
+    assert_eq!(
+        report.plan.delete.len(),
+        1,
+        "the plan saw the hire as extra"
+    );
+    assert!(report.applied.deleted.is_empty(), "{:?}", report.applied);
+    assert_eq!(report.applied.warnings[0].code, "STALE");
+    assert_eq!(fake.user("crm-new").unwrap().name, "New Hire");
+}
