@@ -11,10 +11,9 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use super::App;
-use super::request::check_post;
+use super::request::accept_post;
 use super::response::{
-    apply_failure, credentials_unavailable, error_response, json_response, refusal_response,
-    retry_later,
+    apply_failure, error_response, json_response, refusal_response, retry_later,
 };
 use crate::auth::{CallerAuthError, check_bearer};
 use crate::credentials::ADMIN_TOKEN;
@@ -43,16 +42,9 @@ pub async fn serve(
     request_id: &str,
     deadline: Option<Instant>,
 ) -> Response<Body> {
-    if let Some(response) = check_post(
-        &request.parts.method,
-        request.body,
-        app.settings.max_body_bytes,
-    ) {
-        return response;
-    }
-    let credentials = match app.service.credentials().current().await {
+    let credentials = match accept_post(app, request).await {
         Ok(credentials) => credentials,
-        Err(error) => return credentials_unavailable(&error),
+        Err(response) => return response,
     };
     let admin = credentials.fields.text(ADMIN_TOKEN).ok().flatten();
     match check_bearer(admin.as_ref(), request.headers()) {

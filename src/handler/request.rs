@@ -1,11 +1,15 @@
 //! The checks every `POST` passes before a source sees it, and the request as a source sees it.
 
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use http::{HeaderValue, Method, StatusCode, header};
 use lambda_http::{Body, Request, RequestExt, Response};
 
-use super::response::error_response;
+use super::App;
+use super::response::{credentials_unavailable, error_response};
+use crate::credentials::Credentials;
+use crate::sources::contract::Inbound;
 
 /// The path as the caller sent it (API Gateway's stage prefix removed).
 pub fn path_of(request: &Request) -> String {
@@ -26,7 +30,7 @@ pub fn unix_now() -> i64 {
 }
 
 /// The 405 or 413 to answer, unless `method` is `POST` and the body within `max_body_bytes`.
-pub fn check_post(method: &Method, body: &[u8], max_body_bytes: usize) -> Option<Response<Body>> {
+fn check_post(method: &Method, body: &[u8], max_body_bytes: usize) -> Option<Response<Body>> {
     if method != Method::POST {
         let mut response = error_response(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -51,4 +55,24 @@ pub fn check_post(method: &Method, body: &[u8], max_body_bytes: usize) -> Option
         ));
     }
     None
+}
+
+/// The checks every `POST` passes (method, size), then the credentials to judge it with; or
+/// the answer to give instead.
+pub async fn accept_post(
+    app: &App,
+    request: &Inbound<'_>,
+) -> Result<Arc<Credentials>, Response<Body>> {
+    if let Some(response) = check_post(
+        &request.parts.method,
+        request.body,
+        app.settings.max_body_bytes,
+    ) {
+        return Err(response);
+    }
+    app.service
+        .credentials()
+        .current()
+        .await
+        .map_err(|error| credentials_unavailable(&error))
 }

@@ -9,10 +9,8 @@ use sha2::{Digest, Sha256};
 use tokio::time::Instant;
 
 use super::App;
-use super::request::check_post;
-use super::response::{
-    batch_response, credentials_unavailable, enqueue_response, json_response, refusal_response,
-};
+use super::request::accept_post;
+use super::response::{batch_response, enqueue_response, json_response, refusal_response};
 use crate::domain::SourceTime;
 use crate::metrics::{self, Unit};
 use crate::service::EnqueueOutcome;
@@ -25,16 +23,9 @@ pub async fn serve(
     request_id: &str,
     deadline: Option<Instant>,
 ) -> Response<Body> {
-    if let Some(response) = check_post(
-        &request.parts.method,
-        request.body,
-        app.settings.max_body_bytes,
-    ) {
-        return response;
-    }
-    let credentials = match app.service.credentials().current().await {
+    let credentials = match accept_post(app, request).await {
         Ok(credentials) => credentials,
-        Err(error) => return credentials_unavailable(&error),
+        Err(response) => return response,
     };
     match webhook.receive(request, &credentials.fields, &app.source_settings()) {
         Ok(Received::Batch(batch)) if app.service.is_queued() => {
