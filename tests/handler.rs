@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use lambda_http::RequestExt;
-use serde_json::json;
+use serde_json::{Value, json};
 use wazzup_testkit::fake::{FakeUser, Fault, WazzupFake};
 use wazzup_user_sync::credentials::{
     BoxFuture, CredentialProvider, Credentials, SecretError, StaticCredentials, parse_secret_value,
@@ -579,16 +579,46 @@ async fn the_user_limit_is_reported_plainly_and_not_retried() {
         .await;
     assert_eq!(response.status(), 422);
     let answer = json_body(&response);
-    assert_eq!(answer["error"], "USER_LIMIT_EXCEEDED");
-    assert!(
-        answer["message"]
-            .as_str()
-            .unwrap()
-            .contains("limit of 2 users"),
-        "{answer}"
-    );
-    assert_eq!(ids(&answer, "notApplied"), ["b", "c"]);
+    assert_eq!(answer["error"], "WAZZUP_REFUSED");
+    let rejected: Vec<&str> = answer["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(rejected, ["b", "c"]);
+    for rejection in answer["rejected"].as_array().unwrap() {
+        assert_eq!(rejection["reason"], "USER_LIMIT_EXCEEDED");
+        assert!(
+            rejection["message"]
+                .as_str()
+                .unwrap()
+                .contains("limit of 2 users"),
+            "{answer}"
+        );
+    }
+    assert!(answer.get("notApplied").is_none(), "{answer}");
     assert_eq!(posts(&fake).len(), 1);
+}
+
+#[tokio::test]
+async fn a_call_wazzup_refuses_for_good_does_not_stop_the_calls_after_it() {
+    let (fake, app) = fake_and_app().await;
+    // 150 new employees go in two calls, 100 and 50: only the second fits under the limit.
+    fake.set_user_limit(60);
+    let events: Vec<Value> = (0..150)
+        .map(|i| created(&format!("e{i:03}"), "N", None))
+        .collect();
+    let response = app.handle(authorized(&batch(events))).await;
+    let answer = json_body(&response);
+    assert_eq!(response.status(), 200, "{answer}");
+    assert_eq!(answer["status"], "partial");
+    assert_eq!(answer["rejectedCount"], 100);
+    assert_eq!(answer["rejected"][0]["reason"], "USER_LIMIT_EXCEEDED");
+    assert_eq!(ids(&answer, "upserted").len(), 50);
+    assert!(answer.get("notApplied").is_none(), "{answer}");
+    assert_eq!(fake.users().len(), 50);
+    assert_eq!(posts(&fake).len(), 2);
 }
 
 /// A provider whose secret was rotated: it hands out `first` until asked to refresh.

@@ -494,3 +494,57 @@ async fn concurrent_ingests_and_two_workers_stay_under_the_rate_limit() {
         "{busiest} calls in one {window:?} window"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_state_table_grants_one_lease_and_never_moves_a_record_back() {
+    use wazzup_user_sync::domain::{SourceTime, UserId};
+    use wazzup_user_sync::service::{Applied, Claim, StateStore};
+
+    let moto = Moto::start();
+    moto.state_table("leases").await;
+    let store = DynamoStateStore::new(moto.dynamodb(), "leases");
+    let id = UserId::parse("emp-1").unwrap();
+    let ids = std::slice::from_ref(&id);
+    let now = SourceTime::now().millis();
+    let later = SourceTime::from_millis(now + 60_000);
+    let at = |ms, deleted| Applied {
+        at: SourceTime::from_millis(ms),
+        deleted,
+    };
+
+    assert_eq!(
+        store.claim(&id, "one", later).await.unwrap(),
+        Claim::Granted
+    );
+    assert_eq!(store.claim(&id, "two", later).await.unwrap(), Claim::Busy);
+    // A claim alone records nothing; only the holder records, and that ends its lease.
+    assert!(store.last_applied(ids).await.unwrap().is_empty());
+    store.record(&id, at(20, true), "two").await.unwrap();
+    assert!(store.last_applied(ids).await.unwrap().is_empty());
+    store.record(&id, at(20, true), "one").await.unwrap();
+    assert_eq!(store.last_applied(ids).await.unwrap()[&id], at(20, true));
+
+    // Never back in time, even for the lease's holder.
+    assert_eq!(
+        store.claim(&id, "two", later).await.unwrap(),
+        Claim::Granted
+    );
+    store.record(&id, at(10, false), "two").await.unwrap();
+    assert_eq!(store.last_applied(ids).await.unwrap()[&id], at(20, true));
+    store.release(&id, "two").await.unwrap();
+
+    // A lease given back, or one that ended, lets the next claimant in.
+    let ended = SourceTime::from_millis(now - 1);
+    assert_eq!(
+        store.claim(&id, "three", ended).await.unwrap(),
+        Claim::Granted
+    );
+    assert_eq!(
+        store.claim(&id, "four", later).await.unwrap(),
+        Claim::Granted
+    );
+    store.release(&id, "three").await.unwrap();
+    assert_eq!(store.claim(&id, "five", later).await.unwrap(), Claim::Busy);
+    store.record(&id, at(30, false), "four").await.unwrap();
+    assert_eq!(store.last_applied(ids).await.unwrap()[&id], at(30, false));
+}

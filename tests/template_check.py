@@ -157,7 +157,7 @@ for name, role in roles.items():
             assert "*" not in resource, (name, action, resource)
     assert granted["kms:Decrypt"] == [("HasSecretKmsKey", json.dumps({"Ref": "SecretKmsKeyArn"}))]
     assert granted["dynamodb:BatchGetItem"] == [(None, state)], granted
-    assert granted["dynamodb:PutItem"] == [(None, state)], granted
+    assert granted["dynamodb:UpdateItem"] == [(None, state)], granted
     secrets = granted["secretsmanager:GetSecretValue"]
     sqs = {a for a in granted if a.startswith("sqs:")}
     if name == "WazzupUserSyncFunction":
@@ -176,6 +176,6 @@ for name, role in roles.items():
         assert sqs and all(a.startswith("sqs:SendMessage") for a in sqs), sqs
         assert all(c == "IsQueued" for a in sqs for c, _ in granted[a]), granted
     expected = {"secretsmanager:GetSecretValue", "kms:Decrypt", "dynamodb:BatchGetItem",
-                "dynamodb:PutItem"} | sqs
+                "dynamodb:UpdateItem"} | sqs
     assert set(granted) == expected, (name, sorted(granted))
 print("template.yaml: ok")

@@ -1,20 +1,22 @@
 //! The delivery state store on a DynamoDB table: one item per employee, `id` (the key), `at`
 //! (when its source made the newest change applied, in Unix milliseconds), `deleted` (a
 //! tombstone) and `expires` (Unix seconds, the table's TTL attribute: a record outlives every
-//! retry and the queue's retention, then goes). A write is conditional, so it never moves a
-//! record back in time, whichever container makes it.
+//! retry and the queue's retention, then goes), and while a request applies a change, its lease:
+//! `owner` (a token of that request) and `lease` (Unix milliseconds when it ends). Every write
+//! is conditional, so a record never moves back in time and only a lease's holder records,
+//! whichever container writes.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 
 use crate::credentials::BoxFuture;
-use crate::domain::{SourceTime, UserId};
-use crate::service::{Applied, StateStore, StoreError};
+use crate::domain::{LoggedId, SourceTime, UserId};
+use crate::service::{Applied, Claim, StateStore, StoreError};
 
 /// How long a record is kept after its last write: longer than the queue's retention
 /// (14 days) and Entra's provisioning retries (28 days).
@@ -87,32 +89,112 @@ impl DynamoStateStore {
         Ok(found)
     }
 
-    async fn write(&self, id: &UserId, applied: Applied) -> Result<(), StoreError> {
+    /// An update of `id`'s item under `condition`; `false` when the condition did not hold.
+    async fn update(
+        &self,
+        id: &UserId,
+        expression: &str,
+        condition: &str,
+        values: Vec<(&str, AttributeValue)>,
+    ) -> Result<bool, StoreError> {
         let expires = SourceTime::now().millis() / 1000 + RECORD_LIFETIME.as_secs() as i64;
-        let result = self
+        let mut request = self
             .client
-            .put_item()
+            .update_item()
             .table_name(&self.table)
-            .item("id", AttributeValue::S(id.to_string()))
-            .item("at", AttributeValue::N(applied.at.millis().to_string()))
-            .item("deleted", AttributeValue::Bool(applied.deleted))
-            .item("expires", AttributeValue::N(expires.to_string()))
-            .condition_expression("attribute_not_exists(id) OR #at <= :at")
-            .expression_attribute_names("#at", "at")
-            .expression_attribute_values(":at", AttributeValue::N(applied.at.millis().to_string()))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            // A newer change is recorded: it stays.
+            .key("id", AttributeValue::S(id.to_string()))
+            .update_expression(expression)
+            .condition_expression(condition);
+        // DynamoDB refuses a name or value the expressions do not use.
+        if expression.contains(":expires") {
+            request = request
+                .expression_attribute_values(":expires", AttributeValue::N(expires.to_string()));
+        }
+        for (name, attribute) in NAMES {
+            if expression.contains(name) || condition.contains(name) {
+                request = request.expression_attribute_names(*name, *attribute);
+            }
+        }
+        for (name, value) in values {
+            request = request.expression_attribute_values(name, value);
+        }
+        match request.send().await {
+            Ok(_) => Ok(true),
             Err(SdkError::ServiceError(e))
-                if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) =>
+                if matches!(e.err(), UpdateItemError::ConditionalCheckFailedException(_)) =>
             {
-                Ok(())
+                Ok(false)
             }
             Err(e) => Err(StoreError(DisplayErrorContext(&e).to_string())),
         }
     }
+
+    async fn claim_lease(
+        &self,
+        id: &UserId,
+        owner: &str,
+        until: SourceTime,
+    ) -> Result<Claim, StoreError> {
+        let granted = self
+            .update(
+                id,
+                "SET #lease = :until, #owner = :owner, #expires = :expires",
+                "attribute_not_exists(#owner) OR #owner = :owner OR #lease < :now",
+                vec![
+                    (":until", millis(until)),
+                    (":owner", AttributeValue::S(owner.to_owned())),
+                    (":now", millis(SourceTime::now())),
+                ],
+            )
+            .await?;
+        Ok(if granted { Claim::Granted } else { Claim::Busy })
+    }
+
+    async fn write(&self, id: &UserId, applied: Applied, owner: &str) -> Result<(), StoreError> {
+        let written = self
+            .update(
+                id,
+                "SET #at = :at, #deleted = :deleted, #expires = :expires REMOVE #lease, #owner",
+                "#owner = :owner AND (attribute_not_exists(#at) OR #at <= :at)",
+                vec![
+                    (":at", millis(applied.at)),
+                    (":deleted", AttributeValue::Bool(applied.deleted)),
+                    (":owner", AttributeValue::S(owner.to_owned())),
+                ],
+            )
+            .await?;
+        if !written {
+            // A newer change is recorded, or the lease ended and another request took it:
+            // that request's record stands.
+            tracing::warn!(user_id = %LoggedId(id.as_str()), "not recorded: the lease had ended or a newer change is recorded");
+        }
+        Ok(())
+    }
+
+    async fn give_back(&self, id: &UserId, owner: &str) -> Result<(), StoreError> {
+        // Not the holder any more (the lease ended and was taken): nothing to give back.
+        self.update(
+            id,
+            "REMOVE #lease, #owner",
+            "#owner = :owner",
+            vec![(":owner", AttributeValue::S(owner.to_owned()))],
+        )
+        .await
+        .map(|_| ())
+    }
+}
+
+/// The item's attribute names, as placeholders (some are DynamoDB reserved words).
+const NAMES: &[(&str, &str)] = &[
+    ("#at", "at"),
+    ("#deleted", "deleted"),
+    ("#expires", "expires"),
+    ("#lease", "lease"),
+    ("#owner", "owner"),
+];
+
+fn millis(time: SourceTime) -> AttributeValue {
+    AttributeValue::N(time.millis().to_string())
 }
 
 /// An item as an id and what was applied.
@@ -141,11 +223,29 @@ impl StateStore for DynamoStateStore {
         Box::pin(self.read(ids))
     }
 
+    fn claim<'a>(
+        &'a self,
+        id: &'a UserId,
+        owner: &'a str,
+        until: SourceTime,
+    ) -> BoxFuture<'a, Result<Claim, StoreError>> {
+        Box::pin(self.claim_lease(id, owner, until))
+    }
+
     fn record<'a>(
         &'a self,
         id: &'a UserId,
         applied: Applied,
+        owner: &'a str,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(self.write(id, applied))
+        Box::pin(self.write(id, applied, owner))
+    }
+
+    fn release<'a>(
+        &'a self,
+        id: &'a UserId,
+        owner: &'a str,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(self.give_back(id, owner))
     }
 }

@@ -1,13 +1,14 @@
 //! The queue and the state store in process, for local runs (no AWS): the same traits, the same
-//! rules (order kept, a key seen within five minutes dropped, a record never moved back).
+//! rules (order kept, a key seen within five minutes dropped, a record never moved back, one
+//! writer per employee at a time).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::credentials::BoxFuture;
-use crate::domain::{Change, UserId};
-use crate::service::{Applied, ChangeQueue, QueueError, StateStore, StoreError};
+use crate::domain::{Change, SourceTime, UserId};
+use crate::service::{Applied, ChangeQueue, Claim, QueueError, StateStore, StoreError};
 
 /// How long a key is remembered, as SQS FIFO's deduplication does.
 const DEDUPLICATION: Duration = Duration::from_secs(5 * 60);
@@ -71,10 +72,17 @@ impl ChangeQueue for MemoryQueue {
     }
 }
 
-/// The newest change applied per employee, in this process.
+/// The newest change applied per employee, and the leases, in this process.
 #[derive(Default)]
 pub struct MemoryStateStore {
-    records: Mutex<HashMap<UserId, Applied>>,
+    records: Mutex<HashMap<UserId, Record>>,
+}
+
+#[derive(Default)]
+struct Record {
+    applied: Option<Applied>,
+    /// Who holds the lease, and until when.
+    lease: Option<(String, SourceTime)>,
 }
 
 impl StateStore for MemoryStateStore {
@@ -86,8 +94,31 @@ impl StateStore for MemoryStateStore {
             let records = self.records.lock().unwrap_or_else(|e| e.into_inner());
             Ok(ids
                 .iter()
-                .filter_map(|id| records.get(id).map(|applied| (id.clone(), *applied)))
+                .filter_map(|id| {
+                    let applied = records.get(id)?.applied?;
+                    Some((id.clone(), applied))
+                })
                 .collect())
+        })
+    }
+
+    fn claim<'a>(
+        &'a self,
+        id: &'a UserId,
+        owner: &'a str,
+        until: SourceTime,
+    ) -> BoxFuture<'a, Result<Claim, StoreError>> {
+        Box::pin(async move {
+            let mut records = self.records.lock().unwrap_or_else(|e| e.into_inner());
+            let record = records.entry(id.clone()).or_default();
+            let now = SourceTime::now();
+            match &record.lease {
+                Some((holder, ends)) if holder != owner && *ends >= now => Ok(Claim::Busy),
+                _ => {
+                    record.lease = Some((owner.to_owned(), until));
+                    Ok(Claim::Granted)
+                }
+            }
         })
     }
 
@@ -95,12 +126,38 @@ impl StateStore for MemoryStateStore {
         &'a self,
         id: &'a UserId,
         applied: Applied,
+        owner: &'a str,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
             let mut records = self.records.lock().unwrap_or_else(|e| e.into_inner());
-            let slot = records.entry(id.clone()).or_insert(applied);
-            if applied.at >= slot.at {
-                *slot = applied;
+            let record = records.entry(id.clone()).or_default();
+            let holds = record
+                .lease
+                .as_ref()
+                .is_some_and(|(holder, _)| holder == owner);
+            let newer = record.applied.is_some_and(|old| old.at > applied.at);
+            if holds && !newer {
+                record.applied = Some(applied);
+                record.lease = None;
+            }
+            Ok(())
+        })
+    }
+
+    fn release<'a>(
+        &'a self,
+        id: &'a UserId,
+        owner: &'a str,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let mut records = self.records.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(record) = records.get_mut(id)
+                && record
+                    .lease
+                    .as_ref()
+                    .is_some_and(|(holder, _)| holder == owner)
+            {
+                record.lease = None;
             }
             Ok(())
         })
@@ -110,7 +167,7 @@ impl StateStore for MemoryStateStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{SourceTime, SyncEvent};
+    use crate::domain::SyncEvent;
 
     fn change(id: &str, key: &str) -> Change {
         Change {
@@ -143,9 +200,56 @@ mod tests {
             at: SourceTime::from_millis(ms),
             deleted: false,
         };
-        store.record(&id, at(20)).await.unwrap();
-        store.record(&id, at(10)).await.unwrap();
+        let later = SourceTime::from_millis(SourceTime::now().millis() + 60_000);
+        assert_eq!(
+            store.claim(&id, "one", later).await.unwrap(),
+            Claim::Granted
+        );
+        store.record(&id, at(20), "one").await.unwrap();
+        assert_eq!(
+            store.claim(&id, "two", later).await.unwrap(),
+            Claim::Granted
+        );
+        store.record(&id, at(10), "two").await.unwrap();
         let found = store.last_applied(std::slice::from_ref(&id)).await.unwrap();
         assert_eq!(found[&id].at, SourceTime::from_millis(20));
+    }
+
+    #[tokio::test]
+    async fn a_live_lease_keeps_others_out_until_it_is_given_back_or_ends() {
+        let store = MemoryStateStore::default();
+        let id = UserId::parse("a").unwrap();
+        let now = SourceTime::now().millis();
+        let later = SourceTime::from_millis(now + 60_000);
+        assert_eq!(
+            store.claim(&id, "one", later).await.unwrap(),
+            Claim::Granted
+        );
+        assert_eq!(store.claim(&id, "two", later).await.unwrap(), Claim::Busy);
+        // Not the holder: recording changes nothing.
+        let applied = Applied {
+            at: SourceTime::from_millis(5),
+            deleted: true,
+        };
+        store.record(&id, applied, "two").await.unwrap();
+        let ids = std::slice::from_ref(&id);
+        assert!(store.last_applied(ids).await.unwrap().is_empty());
+        store.release(&id, "one").await.unwrap();
+        assert_eq!(
+            store.claim(&id, "two", later).await.unwrap(),
+            Claim::Granted
+        );
+        store.record(&id, applied, "two").await.unwrap();
+        assert_eq!(store.last_applied(ids).await.unwrap()[&id], applied);
+        // A lease that ended lets the next claimant in.
+        let ended = SourceTime::from_millis(now - 1);
+        assert_eq!(
+            store.claim(&id, "three", ended).await.unwrap(),
+            Claim::Granted
+        );
+        assert_eq!(
+            store.claim(&id, "four", later).await.unwrap(),
+            Claim::Granted
+        );
     }
 }

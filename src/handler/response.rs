@@ -148,7 +148,8 @@ pub fn batch_response(report: &BatchReport, request_id: &str) -> Response<Body> 
             "no valid event was left to apply; see \"rejected\"",
             Some(summary_body(summary, "rejected", request_id)),
         ),
-        BatchOutcome::Applied if summary.applied() == 0 => error_response(
+        // Nothing applied and nothing dropped as stale: every employee was refused.
+        BatchOutcome::Applied if summary.applied() == 0 && report.stale == 0 => error_response(
             StatusCode::UNPROCESSABLE_ENTITY,
             "WAZZUP_REFUSED",
             "Wazzup refused every employee in the request; see \"rejected\"",
@@ -195,7 +196,8 @@ pub fn enqueue_response(report: &EnqueueReport, request_id: &str) -> Response<Bo
     }
 }
 
-/// A failed call to Wazzup or Secrets Manager: 503 when a retry can succeed, else 422.
+/// A failed call to Wazzup or Secrets Manager: 503 when a retry can succeed, 502 for an answer
+/// this client does not know, 422 for Wazzup's refusal of the data.
 pub fn apply_failure(error: &ApplyError, summary: &Summary, request_id: &str) -> Response<Body> {
     tracing::error!(%error, "Wazzup call failed");
     let details = Some(summary_body(summary, "failed", request_id));
@@ -222,10 +224,22 @@ pub fn apply_failure(error: &ApplyError, summary: &Summary, request_id: &str) ->
                 details,
             )
         }
-        ApplyError::Wazzup(error) => error_response(
-            StatusCode::UNPROCESSABLE_ENTITY,
+        ApplyError::Busy { .. } => retry_later(
             error.code(),
-            error.to_string(),
+            format!("{error}; the others were applied, the request is safe to send again"),
+            details,
+        ),
+        ApplyError::Wazzup(wazzup) if error.refuses_the_data() => error_response(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            wazzup.code(),
+            wazzup.to_string(),
+            details,
+        ),
+        // An answer this client does not know: whether it was applied cannot be told.
+        ApplyError::Wazzup(wazzup) => error_response(
+            StatusCode::BAD_GATEWAY,
+            wazzup.code(),
+            format!("{wazzup}; the request is safe to send again"),
             details,
         ),
     }

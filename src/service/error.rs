@@ -14,21 +14,79 @@ pub enum ApplyError {
     /// The record of applied changes could not be read or written.
     #[error(transparent)]
     State(#[from] StoreError),
+    /// Other requests were applying changes to some of the employees for all of the wait.
+    #[error("another request is applying a change to {count} of these employees now")]
+    Busy { count: usize },
 }
 
 impl ApplyError {
-    /// True when the same work may succeed later without any change (a retry is worth it):
-    /// Wazzup or AWS unavailable, and a refused API key, which an operator can fix.
+    /// True unless Wazzup refused the data itself: the same work may succeed later (Wazzup or
+    /// AWS unavailable, a refused API key an operator can fix, another request holding the
+    /// employee) or it cannot be told to have failed for good (an answer this client does not
+    /// know). Such work is kept: answered with a retry, or retried by the queue until it is
+    /// dead-lettered for an operator.
     pub fn is_transient(&self) -> bool {
+        !self.refuses_the_data()
+    }
+
+    /// The stable code used in answers and logs.
+    pub fn code(&self) -> &'static str {
         match self {
-            ApplyError::Wazzup(error) => {
-                error.is_transient()
-                    || matches!(
-                        error,
-                        WazzupError::Unauthorized | WazzupError::Forbidden { .. }
-                    )
-            }
-            ApplyError::Secret(_) | ApplyError::State(_) => true,
+            ApplyError::Wazzup(error) => error.code(),
+            ApplyError::Secret(_) => "SECRETS_UNAVAILABLE",
+            ApplyError::State(_) => "STATE_UNAVAILABLE",
+            ApplyError::Busy { .. } => "EMPLOYEE_BUSY",
         }
+    }
+
+    /// Wazzup refused the call for its data, as documented (or this client did, before
+    /// sending): the same call would be refused again, so its users are refused and the rest
+    /// of the work goes on.
+    pub fn refuses_the_data(&self) -> bool {
+        matches!(
+            self,
+            ApplyError::Wazzup(
+                WazzupError::UserLimitExceeded { .. }
+                    | WazzupError::TooManyEntities { .. }
+                    | WazzupError::InvalidRequest(_)
+                    | WazzupError::InvalidUsersData { .. }
+                    | WazzupError::DuplicatePhoneNumber { .. }
+            )
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_documented_refusals_of_the_data_are_final() {
+        let final_ones = [
+            WazzupError::UserLimitExceeded { limit: 2 },
+            WazzupError::TooManyEntities {
+                count: 101,
+                limit: 100,
+            },
+            WazzupError::InvalidRequest("bad id".into()),
+        ];
+        for error in final_ones {
+            assert!(!ApplyError::from(error).is_transient());
+        }
+        let kept = [
+            WazzupError::Unauthorized,
+            WazzupError::RateLimited,
+            WazzupError::NotFound,
+            WazzupError::Decode("not JSON".into()),
+            WazzupError::Unexpected {
+                status: 409,
+                code: "CONFLICT".into(),
+                description: String::new(),
+            },
+        ];
+        for error in kept {
+            assert!(ApplyError::from(error).is_transient());
+        }
+        assert!(ApplyError::Busy { count: 1 }.is_transient());
     }
 }

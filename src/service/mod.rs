@@ -9,6 +9,7 @@ mod deliver;
 mod enqueue;
 mod error;
 mod full_sync;
+mod lease;
 mod ordered;
 mod ports;
 mod report;
@@ -18,7 +19,7 @@ pub use batch::timed;
 pub use enqueue::{EnqueueOutcome, EnqueueReport, change_key};
 pub use error::ApplyError;
 pub use full_sync::{FullSyncError, FullSyncReport, FullSyncRequest};
-pub use ports::{Applied, ChangeQueue, QueueError, StateStore, StoreError};
+pub use ports::{Applied, ChangeQueue, Claim, QueueError, StateStore, StoreError};
 pub use report::{BatchOutcome, BatchReport};
 pub use session::{Progress, Quiet, Session};
 

@@ -1,13 +1,14 @@
 //! The ordering rule, for every path that writes to Wazzup (a webhook's batch, the queue's
 //! worker, SCIM, the full sync): of one employee's events the newest wins; an event older than
 //! the newest change already applied to its employee is dropped (`STALE`); the rest is applied
-//! (deletions first); and what was applied is recorded with its time. So no late or replayed
-//! event undoes a newer one, whichever path brought either. Without a state store, only the
-//! batch's own order is kept.
+//! (deletions first); and what was applied is recorded with its time, under the employee's
+//! lease. So no late, replayed or concurrent event undoes a newer one, whichever path brought
+//! either. Without a state store, only the batch's own order is kept.
 
 use std::collections::{HashMap, HashSet};
 
-use super::ports::{Applied, StoreError};
+use super::error::ApplyError;
+use super::ports::Applied;
 use super::report::{BatchOutcome, BatchReport};
 use super::session::{Progress, Session};
 use crate::domain::{IndexedEvent, SourceTime, Summary, SyncEvent, UserId, Warning};
@@ -15,42 +16,76 @@ use crate::plan::plan;
 
 impl Session<'_> {
     /// Applies `events` (each with its time) in order, reporting into `summary` and telling
-    /// `progress` of every call.
+    /// `progress` of every call. With a state store, each employee's lease is held from before
+    /// its record is read until what was applied is recorded (see `lease`).
     pub async fn apply_in_order(
         &mut self,
         events: Vec<IndexedEvent>,
         mut summary: Summary,
         progress: &mut (dyn Progress + Send),
     ) -> BatchReport {
-        let ids: Vec<UserId> = events
+        let mut ids: Vec<UserId> = events
             .iter()
             .map(|e| e.event.id().clone())
             .collect::<HashSet<_>>()
             .into_iter()
             .collect();
-        let recorded = match self.state {
-            Some(state) if !ids.is_empty() => match state.last_applied(&ids).await {
-                Ok(recorded) => recorded,
-                Err(error) => {
-                    summary.not_applied = ids.iter().map(ToString::to_string).collect();
-                    return BatchReport {
-                        summary,
-                        stale: 0,
-                        outcome: BatchOutcome::Failed(error.into()),
-                    };
-                }
-            },
-            _ => HashMap::new(),
+        ids.sort_unstable_by(|a, b| a.as_str().cmp(b.as_str()));
+        let Some(state) = self.state.filter(|_| !ids.is_empty()) else {
+            return self
+                .apply_leased(events, HashMap::new(), summary, progress)
+                .await;
         };
-        let (events, stale) = drop_stale(events, &recorded, &mut summary);
-        // The time of the newest event per id: what is recorded once it is applied.
-        let mut newest: HashMap<UserId, SourceTime> = HashMap::new();
-        for event in &events {
-            if let Some(at) = event.at {
-                let slot = newest.entry(event.event.id().clone()).or_insert(at);
-                *slot = (*slot).max(at);
+        let leases = match self.lease(state, &ids).await {
+            Ok(leases) => leases,
+            Err(error) => return failed(summary, &ids, error.into()),
+        };
+        let recorded = match state.last_applied(&leases.held).await {
+            Ok(recorded) => recorded,
+            Err(error) => {
+                self.release(state, &leases.held).await;
+                return failed(summary, &ids, error.into());
+            }
+        };
+        let busy: HashSet<&UserId> = leases.busy.iter().collect();
+        let (events, waiting): (Vec<IndexedEvent>, Vec<IndexedEvent>) = events
+            .into_iter()
+            .partition(|event| !busy.contains(event.event.id()));
+        summary
+            .not_applied
+            .extend(leases.busy.iter().map(ToString::to_string));
+        let newest = newest_times(&events);
+        let mut report = self.apply_leased(events, recorded, summary, progress).await;
+        if let Err((unrecorded, error)) = self
+            .settle(state, &leases.held, &report.summary, &newest)
+            .await
+        {
+            // Applied but not recorded: do it again (the writes are idempotent).
+            report
+                .summary
+                .not_applied
+                .extend(unrecorded.iter().map(ToString::to_string));
+            if !matches!(report.outcome, BatchOutcome::Failed(_)) {
+                report.outcome = BatchOutcome::Failed(error.into());
             }
         }
+        if !waiting.is_empty() && !matches!(report.outcome, BatchOutcome::Failed(_)) {
+            report.outcome = BatchOutcome::Failed(ApplyError::Busy {
+                count: leases.busy.len(),
+            });
+        }
+        report
+    }
+
+    /// Applies `events` of employees this session may write now, given what is `recorded`.
+    async fn apply_leased(
+        &mut self,
+        events: Vec<IndexedEvent>,
+        recorded: HashMap<UserId, Applied>,
+        mut summary: Summary,
+        progress: &mut (dyn Progress + Send),
+    ) -> BatchReport {
+        let (events, stale) = drop_stale(events, &recorded, &mut summary);
         let mut plan = plan(events);
         self.confine(&mut plan, &mut summary);
         summary
@@ -65,7 +100,7 @@ impl Session<'_> {
                 ),
             }));
         if plan.is_empty() {
-            let outcome = if stale > 0 {
+            let outcome = if stale > 0 || !summary.not_applied.is_empty() {
                 BatchOutcome::Applied
             } else {
                 BatchOutcome::NothingValid
@@ -77,7 +112,6 @@ impl Session<'_> {
             };
         }
         let result = self.apply_with(&plan, &mut summary, progress).await;
-        let recorded = self.record_applied(&summary, &newest).await;
         tracing::info!(
             upserted = summary.upserted.len(),
             deleted = summary.deleted.len(),
@@ -87,16 +121,9 @@ impl Session<'_> {
             not_applied = summary.not_applied.len(),
             "batch applied"
         );
-        let outcome = match (result, recorded) {
-            (Err(error), _) => BatchOutcome::Failed(error),
-            (Ok(()), Err(error)) => {
-                // Applied but not recorded: do it again (the writes are idempotent).
-                summary
-                    .not_applied
-                    .extend(newest.keys().map(ToString::to_string));
-                BatchOutcome::Failed(error.into())
-            }
-            (Ok(()), Ok(())) => BatchOutcome::Applied,
+        let outcome = match result {
+            Err(error) => BatchOutcome::Failed(error),
+            Ok(()) => BatchOutcome::Applied,
         };
         BatchReport {
             summary,
@@ -104,30 +131,28 @@ impl Session<'_> {
             outcome,
         }
     }
+}
 
-    /// Records what `summary` says reached Wazzup, each id at the time of its newest event.
-    async fn record_applied(
-        &self,
-        summary: &Summary,
-        newest: &HashMap<UserId, SourceTime>,
-    ) -> Result<(), StoreError> {
-        let Some(state) = self.state else {
-            return Ok(());
-        };
-        let kept = summary.upserted.iter().map(|id| (id, false));
-        let gone = summary
-            .deleted
-            .iter()
-            .chain(&summary.already_absent)
-            .map(|id| (id, true));
-        for (id, deleted) in kept.chain(gone) {
-            let Ok(id) = UserId::parse(id) else { continue };
-            if let Some(at) = newest.get(&id) {
-                state.record(&id, Applied { at: *at, deleted }).await?;
-            }
-        }
-        Ok(())
+/// The report of a batch none of which was applied, because of `error`.
+fn failed(mut summary: Summary, ids: &[UserId], error: ApplyError) -> BatchReport {
+    summary.not_applied = ids.iter().map(ToString::to_string).collect();
+    BatchReport {
+        summary,
+        stale: 0,
+        outcome: BatchOutcome::Failed(error),
     }
+}
+
+/// The time of the newest event per id: what is recorded once it is applied.
+fn newest_times(events: &[IndexedEvent]) -> HashMap<UserId, SourceTime> {
+    let mut newest: HashMap<UserId, SourceTime> = HashMap::new();
+    for event in events {
+        if let Some(at) = event.at {
+            let slot = newest.entry(event.event.id().clone()).or_insert(at);
+            *slot = (*slot).max(at);
+        }
+    }
+    newest
 }
 
 /// Drops the events older than the newest change applied to their employee, with a `STALE`

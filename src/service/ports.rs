@@ -34,7 +34,21 @@ pub struct Applied {
     pub deleted: bool,
 }
 
-/// The newest change applied to each employee.
+/// Whether a lease was taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// The employee is the claimant's until it records or releases, or the lease ends.
+    Granted,
+    /// Another request holds a live lease on the employee.
+    Busy,
+}
+
+/// The newest change applied to each employee, and who is applying one now.
+///
+/// A writer takes a lease on each employee before it reads the record and writes to Wazzup,
+/// and gives it back when it records (or has nothing to record): so two requests never write
+/// the same employee at once, and the older of two changes can never reach Wazzup after the
+/// newer one. A lease ends by itself at its `until` (the claimant crashed).
 pub trait StateStore: Send + Sync {
     /// The newest applied change of each of `ids` that has one.
     fn last_applied<'a>(
@@ -42,11 +56,28 @@ pub trait StateStore: Send + Sync {
         ids: &'a [UserId],
     ) -> BoxFuture<'a, Result<HashMap<UserId, Applied>, StoreError>>;
 
-    /// Records that `applied` reached Wazzup for `id`, unless a newer change is recorded (then
-    /// nothing changes: a write never moves the record back in time).
+    /// Takes the lease of `id` for `owner` until `until`, unless another owner holds a live one.
+    fn claim<'a>(
+        &'a self,
+        id: &'a UserId,
+        owner: &'a str,
+        until: SourceTime,
+    ) -> BoxFuture<'a, Result<Claim, StoreError>>;
+
+    /// Records that `applied` reached Wazzup for `id` and ends `owner`'s lease, unless a newer
+    /// change is recorded or the lease is no longer `owner`'s (then nothing changes: a write
+    /// never moves the record back in time).
     fn record<'a>(
         &'a self,
         id: &'a UserId,
         applied: Applied,
+        owner: &'a str,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+
+    /// Ends `owner`'s lease of `id` without recording anything (nothing was applied).
+    fn release<'a>(
+        &'a self,
+        id: &'a UserId,
+        owner: &'a str,
     ) -> BoxFuture<'a, Result<(), StoreError>>;
 }

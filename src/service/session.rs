@@ -3,6 +3,7 @@
 //! `INVALID_USERS_DATA`) split off so the rest of the batch still goes through. Neither refusal
 //! is retried as it was.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use tokio::time::Instant;
@@ -68,7 +69,9 @@ pub struct Session<'a> {
     managed: Option<&'a Scope>,
     /// The newest change applied per employee, when a record is kept.
     pub(super) state: Option<&'a dyn StateStore>,
-    deadline: Option<Instant>,
+    pub(super) deadline: Option<Instant>,
+    /// This session's token in the state store's leases.
+    pub(super) owner: String,
     credentials: Arc<Credentials>,
     refreshed: bool,
 }
@@ -88,6 +91,7 @@ impl<'a> Session<'a> {
             managed,
             state,
             deadline,
+            owner: format!("{:016x}", fastrand::u64(..)),
             credentials,
             refreshed: false,
         }
@@ -159,23 +163,37 @@ impl<'a> Session<'a> {
                 summary.rejected.len(),
             );
             if let Err(error) = self.apply_step(*step, summary).await {
-                // What the failed step itself applied or refused is accounted for; the rest of
-                // it, and every later step, was not applied.
-                let done: std::collections::HashSet<&str> = (summary
-                    .upserted
-                    .iter()
-                    .skip(before.0))
-                .chain(summary.deleted.iter().skip(before.1))
-                .chain(summary.already_absent.iter().skip(before.2))
-                .map(String::as_str)
-                .chain((summary.rejected.iter().skip(before.3)).filter_map(|r| r.id.as_deref()))
-                .collect();
-                let pending: Vec<String> = steps[position..]
-                    .iter()
-                    .flat_map(step_ids)
+                // What the failed step itself applied or refused is accounted for.
+                let done: HashSet<&str> = (summary.upserted.iter().skip(before.0))
+                    .chain(summary.deleted.iter().skip(before.1))
+                    .chain(summary.already_absent.iter().skip(before.2))
+                    .map(String::as_str)
+                    .chain((summary.rejected.iter().skip(before.3)).filter_map(|r| r.id.as_deref()))
+                    .collect();
+                let rest: Vec<String> = step_ids(step)
+                    .into_iter()
                     .filter(|id| !done.contains(id.as_str()))
                     .collect();
-                summary.not_applied.extend(pending);
+                if error.refuses_the_data() {
+                    // Wazzup refused this call's users for good: they are refused, the
+                    // following calls go on.
+                    tracing::warn!(code = error.code(), users = rest.len(), "refused by Wazzup");
+                    summary
+                        .rejected
+                        .extend(rest.into_iter().map(|id| Rejection {
+                            index: None,
+                            id: Some(id),
+                            reason: error.code().into(),
+                            message: error.to_string(),
+                        }));
+                    progress.finished(step);
+                    continue;
+                }
+                // The rest of the step, and every later step, was not applied.
+                summary.not_applied.extend(rest);
+                summary
+                    .not_applied
+                    .extend(steps.iter().skip(position + 1).flat_map(step_ids));
                 return Err(error);
             }
             progress.finished(step);

@@ -77,6 +77,8 @@ pub fn apply_failure(error: &ApplyError) -> Failure {
     match error {
         ApplyError::Wazzup(e) => Failure::new(exit::REMOTE, e.code(), e.to_string()),
         ApplyError::Secret(e) => secret_failure(e),
-        ApplyError::State(e) => Failure::new(exit::REMOTE, "STATE_UNAVAILABLE", e.to_string()),
+        ApplyError::State(_) | ApplyError::Busy { .. } => {
+            Failure::new(exit::REMOTE, error.code(), error.to_string())
+        }
     }
 }

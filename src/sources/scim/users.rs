@@ -283,6 +283,11 @@ async fn store(
                     stored.phone.as_deref().map(mask_phone).unwrap_or_default()
                 ),
             ),
+            "USER_LIMIT_EXCEEDED" => ScimError::new(
+                StatusCode::CONFLICT,
+                None,
+                format!("{}: remove a user from Wazzup first", rejection.message),
+            ),
             _ => ScimError::bad(
                 "invalidValue",
                 format!("Wazzup refused the user: {}", rejection.message),

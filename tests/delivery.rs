@@ -1,0 +1,124 @@
+//! Delivery rules that need no AWS (the in-process state store): two requests writing the
+//! same employee at once keep the newer change, and the queue's worker hands back every
+//! change it could not apply for a reason that can pass, including the ones it never tried.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::*;
+use serde_json::{Value, json};
+use wazzup_testkit::fake::{Fault, WazzupFake};
+use wazzup_user_sync::adapters::memory::MemoryStateStore;
+use wazzup_user_sync::credentials::StaticCredentials;
+use wazzup_user_sync::handler::{App, service_settings};
+use wazzup_user_sync::service::SyncService;
+use wazzup_user_sync::worker::Worker;
+
+fn service(fake: &WazzupFake, state: &Arc<MemoryStateStore>) -> SyncService {
+    SyncService::new(
+        client(&fake.url(), fast_retry()),
+        Arc::new(StaticCredentials::new(credentials(API_KEY))),
+        service_settings(&settings()),
+    )
+    .with_state(Arc::clone(state) as _)
+}
+
+/// An update of `id` to `name`, made by the CRM at `second` past a fixed minute.
+fn renamed(id: &str, name: &str, second: u32) -> String {
+    json!({"event": "employee.updated", "employee": {"id": id, "name": name},
+           "occurredAt": format!("2026-11-24T10:00:{second:02}Z")})
+    .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_older_change_still_in_flight_never_lands_after_a_newer_one() {
+    let fake = WazzupFake::start(&[API_KEY]).await.unwrap();
+    let state = Arc::new(MemoryStateStore::default());
+    let app = Arc::new(App::with_service(settings(), service(&fake, &state)));
+    // The older change's call to Wazzup is slow; the newer one arrives while it is in flight.
+    fake.push_fault(Fault::Delay(Duration::from_millis(600)));
+    let older = {
+        let app = Arc::clone(&app);
+        tokio::spawn(async move { app.handle(authorized(&renamed("emp-1", "Old", 1))).await })
+    };
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let newer = app.handle(authorized(&renamed("emp-1", "New", 2))).await;
+    let older = older.await.unwrap();
+    assert_eq!(older.status(), 200, "{}", json_body(&older));
+    assert_eq!(newer.status(), 200, "{}", json_body(&newer));
+    assert_eq!(fake.user("emp-1").unwrap().name, "New");
+    assert_eq!(fake.requests().len(), 2, "each change reached Wazzup once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_newer_change_waits_for_the_employee_then_an_older_one_is_stale() {
+    let fake = WazzupFake::start(&[API_KEY]).await.unwrap();
+    let state = Arc::new(MemoryStateStore::default());
+    let app = Arc::new(App::with_service(settings(), service(&fake, &state)));
+    // The newer change holds the employee while its call is slow; the older one, arriving
+    // then, waits, and is found stale.
+    fake.push_fault(Fault::Delay(Duration::from_millis(600)));
+    let newer = {
+        let app = Arc::clone(&app);
+        tokio::spawn(async move { app.handle(authorized(&renamed("emp-1", "New", 2))).await })
+    };
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let older = app.handle(authorized(&renamed("emp-1", "Old", 1))).await;
+    let newer = newer.await.unwrap();
+    assert_eq!(newer.status(), 200);
+    let answer = json_body(&older);
+    assert_eq!(older.status(), 200, "{answer}");
+    assert_eq!(answer["warnings"][0]["code"], "STALE", "{answer}");
+    assert_eq!(fake.user("emp-1").unwrap().name, "New");
+    assert_eq!(fake.requests().len(), 1);
+}
+
+/// An SQS event of one message per change, each in its employee's group.
+fn sqs_event(changes: &[(&str, Value)]) -> aws_lambda_events::event::sqs::SqsEvent {
+    let records: Vec<Value> = changes
+        .iter()
+        .enumerate()
+        .map(|(i, (id, event))| {
+            let change = json!({"event": event, "at": 1_795_413_600_000u64 + i as u64,
+                                "key": format!("k{i}")});
+            json!({"messageId": format!("m{i}"), "body": change.to_string(),
+                   "attributes": {"MessageGroupId": id, "ApproximateReceiveCount": "1"},
+                   "eventSource": "aws:sqs"})
+        })
+        .collect();
+    serde_json::from_value(json!({ "Records": records })).unwrap()
+}
+
+#[tokio::test]
+async fn an_answer_the_worker_does_not_know_hands_back_every_change_not_applied() {
+    let fake = WazzupFake::start(&[API_KEY]).await.unwrap();
+    let state = Arc::new(MemoryStateStore::default());
+    let worker = Worker::new(Arc::new(service(&fake, &state)), 5);
+    let changes = [
+        ("gone", json!({"delete": "gone"})),
+        ("emp-1", json!({"upsert": {"id": "emp-1", "name": "One"}})),
+        ("emp-2", json!({"upsert": {"id": "emp-2", "name": "Two"}})),
+    ];
+    // The first call (the deletion) gets an answer the documentation does not list.
+    fake.push_fault(Fault::Json {
+        status: 409,
+        body: json!({"error": "SOMETHING_NEW", "description": "?"}),
+    });
+    let (response, counts) = worker.handle_counted(sqs_event(&changes), None).await;
+    let mut failed: Vec<&str> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect();
+    failed.sort_unstable();
+    assert_eq!(failed, ["m0", "m1", "m2"], "{counts:?}");
+    assert!(fake.users().is_empty());
+
+    // Delivered again, all of it applies.
+    let (response, counts) = worker.handle_counted(sqs_event(&changes), None).await;
+    assert!(response.batch_item_failures.is_empty(), "{counts:?}");
+    assert_eq!(counts.applied, 3);
+    assert_eq!(fake.users().len(), 2);
+}
