@@ -1,6 +1,7 @@
-//! Delivery rules that need no AWS (the in-process state store): two requests writing the
-//! same employee at once keep the newer change, and the queue's worker hands back every
-//! change it could not apply for a reason that can pass, including the ones it never tried.
+//! Delivery rules that need no AWS (the in-process queue and state store): two requests
+//! writing the same employee at once keep the newer change, the queue's worker hands back
+//! every change it could not apply for a reason that can pass (including the ones it never
+//! tried), and a repeated body is dropped as a duplicate only when it names the same events.
 
 mod common;
 
@@ -10,8 +11,9 @@ use std::time::Duration;
 use common::*;
 use serde_json::{Value, json};
 use wazzup_testkit::fake::{Fault, WazzupFake};
-use wazzup_user_sync::adapters::memory::MemoryStateStore;
+use wazzup_user_sync::adapters::memory::{MemoryQueue, MemoryStateStore};
 use wazzup_user_sync::credentials::StaticCredentials;
+use wazzup_user_sync::domain::SyncEvent;
 use wazzup_user_sync::handler::{App, service_settings};
 use wazzup_user_sync::service::SyncService;
 use wazzup_user_sync::worker::Worker;
@@ -121,4 +123,70 @@ async fn an_answer_the_worker_does_not_know_hands_back_every_change_not_applied(
     assert!(response.batch_item_failures.is_empty(), "{counts:?}");
     assert_eq!(counts.applied, 3);
     assert_eq!(fake.users().len(), 2);
+}
+
+#[tokio::test]
+async fn an_undated_change_back_to_an_earlier_value_is_queued_but_a_dated_repeat_is_not() {
+    let fake = WazzupFake::start(&[API_KEY]).await.unwrap();
+    let queue = Arc::new(MemoryQueue::default());
+    let app = App::with_service(
+        settings(),
+        service(&fake, &Arc::new(MemoryStateStore::default())).with_queue(Arc::clone(&queue) as _),
+    );
+    // Renamed to B, then back to A, then to B again: the third body repeats the first.
+    let undated = |name: &str| {
+        json!({"event": "employee.updated",
+                                     "employee": {"id": "emp-1", "name": name}})
+        .to_string()
+    };
+    for name in ["B", "A", "B"] {
+        assert_eq!(app.handle(authorized(&undated(name))).await.status(), 202);
+    }
+    let names: Vec<String> = queue
+        .take(10)
+        .iter()
+        .map(|change| match &change.event {
+            SyncEvent::Upsert(user) => user.name.as_str().to_owned(),
+            SyncEvent::Delete(_) => "-".into(),
+        })
+        .collect();
+    assert_eq!(names, ["B", "A", "B"]);
+
+    // The same dated events delivered twice are the same changes: queued once.
+    for _ in 0..2 {
+        assert_eq!(
+            app.handle(authorized(&renamed("emp-1", "C", 5)))
+                .await
+                .status(),
+            202
+        );
+    }
+    assert_eq!(queue.take(10).len(), 1);
+}
+
+#[tokio::test]
+async fn an_event_dated_in_the_future_cannot_hold_later_changes_back() {
+    let fake = WazzupFake::start(&[API_KEY]).await.unwrap();
+    let state = Arc::new(MemoryStateStore::default());
+    let app = App::with_service(settings(), service(&fake, &state));
+    let at = |name: &str, stamp: &str| {
+        json!({"event": "employee.updated", "employee": {"id": "emp-1", "name": name},
+               "occurredAt": stamp})
+        .to_string()
+    };
+    // A CRM whose clock is years ahead.
+    let response = app
+        .handle(authorized(&at("Wrong Clock", "2099-01-01T00:00:00Z")))
+        .await;
+    let answer = json_body(&response);
+    assert_eq!(response.status(), 200, "{answer}");
+    assert_eq!(answer["warnings"][0]["code"], "TIME_IN_FUTURE", "{answer}");
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let now = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let response = app.handle(authorized(&at("Right Clock", &now))).await;
+    let answer = json_body(&response);
+    assert_eq!(response.status(), 200, "{answer}");
+    assert_eq!(fake.user("emp-1").unwrap().name, "Right Clock", "{answer}");
 }

@@ -32,7 +32,7 @@ pub async fn serve(
             let digest = body_digest(request.body);
             let report = app
                 .service
-                .enqueue_batch(batch, SourceTime::now(), &digest)
+                .enqueue_batch(batch, SourceTime::now(), &digest, request_id)
                 .await;
             let accepted = match report.outcome {
                 EnqueueOutcome::Queued => report.accepted.len(),

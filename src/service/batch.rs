@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use super::SyncService;
 use super::report::BatchReport;
 use super::session::{Quiet, Session};
-use crate::domain::{EventBatch, IndexedEvent, Rejection, SourceTime, Summary};
+use crate::domain::{EventBatch, IndexedEvent, Rejection, SourceTime, Summary, Warning};
 
 impl SyncService {
     /// Applies the valid events of `batch` in `session`. An event without a time of its own
@@ -22,23 +22,45 @@ impl SyncService {
     }
 }
 
-/// The batch's events, each with its time (its own, else the batch's, else `received_at`), and
-/// the summary its rejections and warnings start.
+/// How far ahead of this function's clock a source's time may be (clocks differ a little).
+/// A later time is taken as the time the event arrived, with a `TIME_IN_FUTURE` warning: an
+/// event dated next year would otherwise make every real change of its employee look stale.
+pub const MAX_CLOCK_AHEAD_MS: i64 = 5 * 60 * 1000;
+
+/// The batch's events, each with its time (its own, else the batch's, else `received_at`; never
+/// more than [`MAX_CLOCK_AHEAD_MS`] after `received_at`), and the summary its rejections and
+/// warnings start.
 pub fn timed(batch: EventBatch, received_at: SourceTime) -> (Vec<IndexedEvent>, Summary) {
     let default_at = batch.at.unwrap_or(received_at);
-    let events = batch
-        .events
-        .into_iter()
-        .map(|event| IndexedEvent {
-            at: Some(event.at.unwrap_or(default_at)),
-            ..event
-        })
-        .collect();
-    let summary = Summary {
+    let latest = received_at.millis().saturating_add(MAX_CLOCK_AHEAD_MS);
+    let mut summary = Summary {
         rejected: batch.rejected,
         warnings: batch.warnings,
         ..Summary::default()
     };
+    let events = batch
+        .events
+        .into_iter()
+        .map(|event| {
+            let mut at = event.at.unwrap_or(default_at);
+            if at.millis() > latest {
+                summary.warnings.push(Warning {
+                    index: Some(event.index),
+                    id: Some(event.event.id().to_string()),
+                    code: "TIME_IN_FUTURE".into(),
+                    message: format!(
+                        "the event's time ({at}) is ahead of the time it arrived ({received_at}); \
+                         it is ordered by the time it arrived"
+                    ),
+                });
+                at = received_at;
+            }
+            IndexedEvent {
+                at: Some(at),
+                ..event
+            }
+        })
+        .collect();
     log_rejections(&summary.rejected);
     (events, summary)
 }

@@ -38,15 +38,24 @@ pub fn change_key(request: &str, index: usize) -> String {
 }
 
 impl SyncService {
-    /// Queues the valid events of `batch`. `body_digest` names the request when its source gave
-    /// it no id of its own.
+    /// Queues the valid events of `batch`. A request is named (each change's deduplication key)
+    /// by its source's id when it has one; else by `body_digest` when its events are dated (the
+    /// same body is then the same events, delivered again); else by `request_id`: an undated
+    /// body that repeats an earlier one may be a new change back to an earlier value, and it
+    /// is never dropped.
     pub async fn enqueue_batch(
         &self,
         batch: EventBatch,
         received_at: SourceTime,
         body_digest: &str,
+        request_id: &str,
     ) -> EnqueueReport {
-        let request = batch.key.clone().unwrap_or_else(|| body_digest.to_owned());
+        let dated = batch.at.is_some() || batch.events.iter().any(|e| e.at.is_some());
+        let request = match &batch.key {
+            Some(key) => key.clone(),
+            None if dated => body_digest.to_owned(),
+            None => request_id.to_owned(),
+        };
         let (events, mut summary) = timed(batch, received_at);
         let managed = self.settings.sync.as_ref().map(|sync| &sync.scope);
         let mut changes = Vec::new();
