@@ -1,5 +1,5 @@
 //! A user's id and name: trimmed, non-empty, at most [`MAX_FIELD_CHARS`] characters, no
-//! control characters. Only valid values can be held ("parse, don't validate").
+//! control characters (nor U+FFFE, U+FFFF). Only valid values can be held ("parse, don't validate").
 
 use std::fmt;
 
@@ -15,7 +15,7 @@ pub enum FieldError {
     Empty { field: &'static str },
     #[error("{field} is {chars} characters long; at most {max} are allowed", max = MAX_FIELD_CHARS)]
     TooLong { field: &'static str, chars: usize },
-    #[error("{field} contains control characters")]
+    #[error("{field} contains control characters or the noncharacters U+FFFE/U+FFFF")]
     ControlCharacters { field: &'static str },
     #[error(
         "{field} must not be \".\" or \"..\": Wazzup addresses a user by its id in the URL path, \
@@ -46,7 +46,12 @@ fn parse_text(field: &'static str, raw: &str) -> Result<String, FieldError> {
     if chars > MAX_FIELD_CHARS {
         return Err(FieldError::TooLong { field, chars });
     }
-    if trimmed.chars().any(char::is_control) {
+    // Neither has a meaning in a name, and the queue (SQS) refuses a message holding one: such
+    // a value would make its whole request fail for good.
+    if trimmed
+        .chars()
+        .any(|c| c.is_control() || c == '\u{FFFE}' || c == '\u{FFFF}')
+    {
         return Err(FieldError::ControlCharacters { field });
     }
     Ok(trimmed.to_owned())
@@ -171,5 +176,20 @@ mod tests {
             UserName::parse("Alex\u{0}Salesman").unwrap_err().code(),
             "INVALID_CHARACTERS"
         );
+    }
+
+    #[test]
+    fn the_noncharacters_the_queue_refuses_are_refused_at_the_door() {
+        for raw in ["Alex\u{FFFE}", "\u{FFFF}Alex"] {
+            assert_eq!(
+                UserName::parse(raw).unwrap_err().code(),
+                "INVALID_CHARACTERS"
+            );
+            assert!(UserId::parse(raw).is_err());
+        }
+        // Everything else SQS takes is a valid name: other scripts, emoji, private use.
+        for raw in ["Алекс", "아렉스 🙂", "\u{E000}x", "x\u{FFFD}"] {
+            assert_eq!(UserName::parse(raw).unwrap().as_str(), raw);
+        }
     }
 }
