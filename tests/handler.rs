@@ -542,6 +542,58 @@ async fn a_duplicate_phone_is_reported_with_the_employee_and_the_rest_still_goes
     );
 }
 
+/// Sends three employees, one with a phone another Wazzup user holds, while Wazzup's first
+/// refusal names that phone as `written`; returns the fake and the (200) answer.
+async fn duplicate_phone_in_another_form(written: &str) -> (WazzupFake, Value) {
+    let (fake, app) = fake_and_app().await;
+    fake.insert_user(FakeUser {
+        id: "owner".into(),
+        name: "Owner".into(),
+        phone: Some("79031112233".into()),
+    });
+    fake.push_fault(Fault::Json {
+        status: 400,
+        body: json!({"error": "DUPLICATE_PHONE_NUMBER", "description": "taken",
+                     "data": {"phone": written}}),
+    });
+    let body = batch(vec![
+        created("emp-1", "Taken", Some("+7 903 111-22-33")),
+        created("emp-2", "Two", None),
+        created("emp-3", "Three", Some("+7 903 444-55-66")),
+    ]);
+    let response = app.handle(authorized(&body)).await;
+    let answer = json_body(&response);
+    assert_eq!(response.status(), 200, "{answer}");
+    (fake, answer)
+}
+
+#[tokio::test]
+async fn a_duplicate_phone_named_in_another_form_refuses_only_its_employee() {
+    let (fake, answer) = duplicate_phone_in_another_form("+7 (903) 111-22-33").await;
+    assert_eq!(ids(&answer, "upserted"), ["emp-2", "emp-3"], "{answer}");
+    assert_eq!(answer["rejectedCount"], 1);
+    assert_eq!(answer["rejected"][0]["id"], "emp-1");
+    assert_eq!(posts(&fake).len(), 2);
+}
+
+#[tokio::test]
+async fn a_duplicate_phone_no_employee_sends_is_found_one_call_at_a_time() {
+    // A national form: no employee of the call sends these digits.
+    let (fake, answer) = duplicate_phone_in_another_form("8 903 111 22 33").await;
+    let mut upserted = ids(&answer, "upserted");
+    upserted.sort();
+    assert_eq!(upserted, ["emp-2", "emp-3"], "{answer}");
+    assert_eq!(answer["rejectedCount"], 1);
+    assert_eq!(answer["rejected"][0]["id"], "emp-1");
+    assert_eq!(answer["rejected"][0]["reason"], "DUPLICATE_PHONE_NUMBER");
+    // The refused call, then one per employee.
+    assert_eq!(posts(&fake).len(), 4);
+    assert_eq!(
+        fake.user("emp-3").unwrap().phone.as_deref(),
+        Some("79034445566")
+    );
+}
+
 #[tokio::test]
 async fn every_employee_refused_by_wazzup_is_a_422() {
     let (fake, app) = fake_and_app().await;

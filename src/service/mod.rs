@@ -14,6 +14,7 @@ mod ordered;
 mod ports;
 mod report;
 mod session;
+mod upsert;
 
 pub use batch::timed;
 pub use enqueue::{EnqueueOutcome, EnqueueReport, change_key};

@@ -1,7 +1,6 @@
 //! One request's conversation with Wazzup: the plan's calls in order, one refresh of the secret
-//! when Wazzup refuses the key, and the per-user refusals (`DUPLICATE_PHONE_NUMBER`,
-//! `INVALID_USERS_DATA`) split off so the rest of the batch still goes through. Neither refusal
-//! is retried as it was.
+//! when Wazzup refuses the key; a call Wazzup refuses for its data refuses its users and the
+//! following calls go on (the per-user refusals of an upsert are in `upsert`).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -13,8 +12,7 @@ use super::ports::StateStore;
 use super::report::BatchOutcome;
 use crate::credentials::{CredentialProvider, Credentials};
 use crate::domain::{
-    IndexedEvent, LoggedId, Rejection, Scope, SourceTime, Summary, SyncEvent, User, UserId,
-    mask_phone,
+    IndexedEvent, LoggedId, Rejection, Scope, SourceTime, Summary, SyncEvent, UserId,
 };
 use crate::plan::{Plan, Step};
 use crate::wazzup::{DeleteOutcome, ListedUser, RemoteUser, WazzupClient, WazzupError};
@@ -63,7 +61,7 @@ impl Progress for Quiet {}
 /// Applies plans and reads users for one request, with the credentials of that request. On an
 /// error, the ids not yet applied are in `summary.not_applied`.
 pub struct Session<'a> {
-    wazzup: &'a WazzupClient,
+    pub(super) wazzup: &'a WazzupClient,
     provider: &'a dyn CredentialProvider,
     /// The Wazzup users this deployment manages, and so may delete; `None`: none.
     managed: Option<&'a Scope>,
@@ -72,7 +70,7 @@ pub struct Session<'a> {
     pub(super) deadline: Option<Instant>,
     /// This session's token in the state store's leases.
     pub(super) owner: String,
-    credentials: Arc<Credentials>,
+    pub(super) credentials: Arc<Credentials>,
     refreshed: bool,
 }
 
@@ -103,7 +101,7 @@ impl<'a> Session<'a> {
     }
 
     /// After a 401, fetch the secret again once per request and say whether to try again.
-    async fn after_unauthorized(&mut self) -> Result<(), ApplyError> {
+    pub(super) async fn after_unauthorized(&mut self) -> Result<(), ApplyError> {
         if self.refreshed {
             return Err(WazzupError::Unauthorized.into());
         }
@@ -251,114 +249,6 @@ impl<'a> Session<'a> {
             }
             Step::Upsert(users) => self.upsert(users.to_vec(), summary).await,
         }
-    }
-
-    async fn upsert(
-        &mut self,
-        mut pending: Vec<User>,
-        summary: &mut Summary,
-    ) -> Result<(), ApplyError> {
-        while !pending.is_empty() {
-            let key = &self.credentials.api_key;
-            match self.wazzup.upsert_users(key, &pending, self.deadline).await {
-                Ok(()) => {
-                    for user in &pending {
-                        tracing::info!(
-                            action = "upsert",
-                            user_id = %LoggedId(user.id.as_str()),
-                            phone = user.phone.as_ref().map(|p| p.masked()).as_deref().unwrap_or("-"),
-                            "user upserted"
-                        );
-                        summary.upserted.push(user.id.to_string());
-                    }
-                    return Ok(());
-                }
-                Err(WazzupError::Unauthorized) => self.after_unauthorized().await?,
-                Err(WazzupError::DuplicatePhoneNumber { phone }) => {
-                    let (taken, mut rest): (Vec<User>, Vec<User>) = pending
-                        .into_iter()
-                        .partition(|u| u.phone.as_ref().is_some_and(|p| p.as_str() == phone));
-                    // Wazzup names the phone, not the user. Several employees of this request
-                    // sending it: the first keeps it and is tried again, the others are refused
-                    // (should Wazzup refuse the first too, it is refused alone next round).
-                    // None sending it: nobody can be told apart, so all are refused.
-                    let mut taken = taken.into_iter();
-                    let (refused, message): (Vec<User>, String) = match taken.next() {
-                        None => (
-                            std::mem::take(&mut rest),
-                            format!("another Wazzup user already has the phone number {phone}"),
-                        ),
-                        Some(first) if taken.len() > 0 => {
-                            let others = taken.collect();
-                            rest.insert(0, first);
-                            (
-                                others,
-                                format!(
-                                    "an earlier employee of this request has the phone number {phone}"
-                                ),
-                            )
-                        }
-                        Some(only) => (
-                            vec![only],
-                            format!("another Wazzup user already has the phone number {phone}"),
-                        ),
-                    };
-                    for user in &refused {
-                        tracing::warn!(
-                            action = "upsert",
-                            user_id = %LoggedId(user.id.as_str()),
-                            phone = %mask_phone(&phone),
-                            "refused by Wazzup: DUPLICATE_PHONE_NUMBER"
-                        );
-                        summary.rejected.push(Rejection {
-                            index: None,
-                            id: Some(user.id.to_string()),
-                            reason: "DUPLICATE_PHONE_NUMBER".into(),
-                            message: message.clone(),
-                        });
-                    }
-                    pending = rest;
-                }
-                Err(WazzupError::InvalidUsersData { items, description }) => {
-                    let bad: Vec<usize> = items
-                        .iter()
-                        .map(|i| i.index)
-                        .filter(|i| *i < pending.len())
-                        .collect();
-                    // Indexes point into the request array; none usable means no user can be
-                    // told apart, so all of them are refused.
-                    let mut refused = Vec::new();
-                    let mut rest = Vec::new();
-                    for (i, user) in pending.into_iter().enumerate() {
-                        if bad.is_empty() || bad.contains(&i) {
-                            refused.push((i, user));
-                        } else {
-                            rest.push(user);
-                        }
-                    }
-                    for (i, user) in &refused {
-                        let fields = items
-                            .iter()
-                            .find(|item| item.index == *i)
-                            .map(|item| item.fields.join(", "))
-                            .filter(|f| !f.is_empty())
-                            .unwrap_or_else(|| "unknown".into());
-                        tracing::warn!(action = "upsert", user_id = %LoggedId(user.id.as_str()), %fields, "refused by Wazzup: INVALID_USERS_DATA");
-                        summary.rejected.push(Rejection {
-                            index: None,
-                            id: Some(user.id.to_string()),
-                            reason: "INVALID_USERS_DATA".into(),
-                            message: format!("Wazzup refused the fields: {fields} ({description})"),
-                        });
-                    }
-                    pending = rest;
-                }
-                Err(error) => {
-                    return Err(error.into());
-                }
-            }
-        }
-        Ok(())
     }
 }
 
