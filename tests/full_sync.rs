@@ -267,3 +267,55 @@ async fn a_snapshot_taken_before_a_hire_never_deletes_the_new_hire() {
     assert_eq!(report.applied.warnings[0].code, "STALE");
     assert_eq!(fake.user("crm-new").unwrap().name, "New Hire");
 }
+
+/// The same race over HTTP: the caller says when its list was read (`asOf`), and a change a
+/// webhook applied after that stays.
+#[tokio::test]
+async fn a_list_read_before_a_rename_does_not_undo_it() {
+    use wazzup_user_sync::adapters::memory::MemoryStateStore;
+    use wazzup_user_sync::domain::SourceTime;
+    use wazzup_user_sync::handler::service_settings;
+    use wazzup_user_sync::service::SyncService;
+
+    let fake = WazzupFake::start(&[API_KEY]).await.unwrap();
+    let settings = settings();
+    let service = SyncService::new(
+        client(&fake.url(), fast_retry()),
+        Arc::new(StaticCredentials::new(credentials(API_KEY))),
+        service_settings(&settings),
+    )
+    .with_state(Arc::new(MemoryStateStore::default()));
+    let app = App::with_service(settings, service);
+
+    // The list is read; a second later the employee is renamed, and the webhook applied.
+    let read = SourceTime::from_millis(SourceTime::now().millis() - 60_000);
+    let renamed_at = SourceTime::from_millis(read.millis() + 1000);
+    let rename = json!({"event": "employee.updated", "employee": {"id": "crm-01", "name": "Renamed"},
+                        "occurredAt": renamed_at.to_string()});
+    assert_eq!(
+        app.handle(authorized(&rename.to_string())).await.status(),
+        200
+    );
+
+    let list = [json!({"id": "crm-01", "name": "Before"})];
+    let response = app
+        .handle(sync_request(
+            &list,
+            json!({"asOf": read.to_string(), "resend": true}),
+        ))
+        .await;
+    let answer = json_body(&response);
+    assert_eq!(response.status(), 200, "{answer}");
+    assert_eq!(
+        answer["applied"]["warnings"][0]["code"], "STALE",
+        "{answer}"
+    );
+    assert_eq!(fake.user("crm-01").unwrap().name, "Renamed");
+
+    // A time that is not one, or in the future, is refused before anything is done.
+    for bad in [json!("yesterday"), json!("2099-01-01T00:00:00Z"), json!(12)] {
+        let response = app.handle(sync_request(&list, json!({"asOf": bad}))).await;
+        assert_eq!(response.status(), 400, "{}", json_body(&response));
+    }
+    assert_eq!(fake.user("crm-01").unwrap().name, "Renamed");
+}

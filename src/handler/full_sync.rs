@@ -1,5 +1,6 @@
 //! `POST /sync`: a full sync of the complete employee list in the body,
-//! `{"employees": [...], "dryRun": bool, "forceDeletes": bool, "resend": bool}`. An
+//! `{"employees": [...], "dryRun": bool, "forceDeletes": bool, "resend": bool, "asOf": time}`
+//! (`asOf`: when the list was read, RFC 3339; by default when the request arrived). An
 //! administrator's endpoint: it takes `Authorization: Bearer <adminToken>`, a credential of its
 //! own in the secret, and no CRM's or identity provider's, so that no source can force a mass
 //! deletion. Without an `adminToken` it is not served. The service checks the list, plans
@@ -18,7 +19,7 @@ use super::response::{
 use crate::auth::{CallerAuthError, check_bearer};
 use crate::credentials::ADMIN_TOKEN;
 use crate::domain::{EmployeeRow, SourceTime, Summary};
-use crate::service::{FullSyncError, FullSyncReport, FullSyncRequest};
+use crate::service::{FullSyncError, FullSyncReport, FullSyncRequest, MAX_CLOCK_AHEAD_MS};
 use crate::sources::contract::{Inbound, Refusal};
 
 /// The body of `POST /sync`.
@@ -34,6 +35,10 @@ struct SyncBody {
     /// is not seen).
     #[serde(default)]
     resend: bool,
+    /// When the list was read from its source (RFC 3339): a change applied after that, by a
+    /// webhook, is newer than the list and stays. By default, when the request arrived.
+    #[serde(default)]
+    as_of: Option<String>,
 }
 
 pub async fn serve(
@@ -86,11 +91,25 @@ pub async fn serve(
             );
         }
     };
+    let now = SourceTime::now();
+    let as_of = match body.as_of.as_deref().map(SourceTime::parse_rfc3339) {
+        None => now,
+        Some(Some(as_of)) if as_of.millis() <= now.millis() + MAX_CLOCK_AHEAD_MS => as_of.min(now),
+        Some(_) => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                "MALFORMED_BODY",
+                "\"asOf\" must be the time the list was read, in RFC 3339 \
+                 (2026-11-24T10:00:00Z), and not in the future",
+                None,
+            );
+        }
+    };
     let sync_request = FullSyncRequest {
         dry_run: body.dry_run,
         force_deletes: body.force_deletes,
         resend: body.resend,
-        as_of: Some(SourceTime::now()),
+        as_of: Some(as_of),
     };
     let roster = match app.service.roster(body.employees.into_iter().enumerate()) {
         Ok(roster) => roster,

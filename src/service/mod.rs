@@ -16,7 +16,7 @@ mod report;
 mod session;
 mod upsert;
 
-pub use batch::timed;
+pub use batch::{MAX_CLOCK_AHEAD_MS, timed};
 pub use enqueue::{EnqueueOutcome, EnqueueReport, change_key};
 pub use error::ApplyError;
 pub use full_sync::{FullSyncError, FullSyncReport, FullSyncRequest};
