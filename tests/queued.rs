@@ -419,11 +419,11 @@ async fn a_message_that_keeps_failing_is_dead_lettered_then_redriven_once_fixed(
     assert!(d.fake.user("emp-9").is_none());
 
     d.fake.set_api_keys(&[API_KEY]);
-    let moved = DeadLetters::new(d.moto.sqs(), &d.dlq_url)
+    let report = DeadLetters::new(d.moto.sqs(), &d.dlq_url)
         .redrive(&d.queue, 100)
         .await
         .unwrap();
-    assert_eq!(moved, 1);
+    assert_eq!((report.moved, report.left.len()), (1, 0));
     let counts = d.drain().await;
     assert_eq!(counts.applied, 1, "{counts:?}");
     assert_eq!(d.fake.user("emp-9").unwrap().name, "Nine");
@@ -547,4 +547,45 @@ async fn the_state_table_grants_one_lease_and_never_moves_a_record_back() {
     assert_eq!(store.claim(&id, "five", later).await.unwrap(), Claim::Busy);
     store.record(&id, at(30, false), "four").await.unwrap();
     assert_eq!(store.last_applied(ids).await.unwrap()[&id], at(30, false));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redrive_moves_at_most_what_it_is_asked_and_leaves_what_it_cannot_read() {
+    use wazzup_user_sync::domain::{Change, SourceTime, SyncEvent, UserId};
+    use wazzup_user_sync::service::ChangeQueue;
+
+    let moto = Moto::start();
+    let (queue_url, dlq_url) = moto.fifo_queue("redrive", 3).await;
+    let change = |id: &str| Change {
+        event: SyncEvent::Delete(UserId::parse(id).unwrap()),
+        at: SourceTime::from_unix_seconds(1_795_413_600),
+        key: format!("k-{id}"),
+    };
+    SqsQueue::new(moto.sqs(), &dlq_url)
+        .send(&[change("emp-1"), change("emp-2")])
+        .await
+        .unwrap();
+    moto.sqs()
+        .send_message()
+        .queue_url(&dlq_url)
+        .message_body("written by a newer version")
+        .message_group_id("emp-3")
+        .message_deduplication_id("k-emp-3")
+        .send()
+        .await
+        .unwrap();
+    let letters = DeadLetters::new(moto.sqs(), &dlq_url);
+    let queue = SqsQueue::new(moto.sqs(), &queue_url);
+
+    let first = letters.redrive(&queue, 1).await.unwrap();
+    assert_eq!(first.moved, 1, "{first:?}");
+    // What was received and not moved is visible again at once.
+    assert_eq!(letters.peek(10).await.unwrap().len(), 2);
+
+    let rest = letters.redrive(&queue, 100).await.unwrap();
+    assert_eq!((rest.moved, rest.left.len()), (1, 1), "{rest:?}");
+    let waiting = letters.peek(10).await.unwrap();
+    assert_eq!(waiting.len(), 1);
+    assert_eq!(waiting[0].body, "written by a newer version");
+    assert_eq!(rest.left, [waiting[0].message_id.clone()]);
 }

@@ -57,8 +57,17 @@ impl DynamoStateStore {
                     .build()
                     .map_err(|e| StoreError(e.to_string()))?,
             );
-            for _ in 0..MAX_ROUNDS {
+            for round in 0..MAX_ROUNDS {
                 let Some(request) = pending.take() else { break };
+                if round > 0 {
+                    // Unprocessed keys mean the table is throttled: back off before asking again
+                    // (50 ms, doubling, with jitter), as AWS advises.
+                    let base = 50u64 << round.min(4);
+                    tokio::time::sleep(Duration::from_millis(
+                        base / 2 + fastrand::u64(0..=base / 2),
+                    ))
+                    .await;
+                }
                 let output = self
                     .client
                     .batch_get_item()

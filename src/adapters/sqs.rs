@@ -98,6 +98,27 @@ pub struct DeadLetter {
     pub change: Option<Change>,
 }
 
+/// What a redrive did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Redriven {
+    /// How many messages went back to the queue.
+    pub moved: usize,
+    /// The messages left in place because this version cannot read them.
+    pub left: Vec<String>,
+}
+
+/// How long a redrive holds the messages it received and did not move (it gives them back
+/// when it ends).
+const REDRIVE_VISIBILITY: i32 = 300;
+
+/// Only the ASCII letters and digits of `text`, at most `max`: a deduplication id's alphabet.
+fn plain(text: &str, max: usize) -> String {
+    text.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(max)
+        .collect()
+}
+
 /// A dead-letter queue, for the operators' tool.
 pub struct DeadLetters {
     client: Client,
@@ -148,28 +169,55 @@ impl DeadLetters {
         Ok(seen)
     }
 
-    /// Moves every message back to `target` (the queue it came from), each with a new
-    /// deduplication id (the old one may still be remembered), and returns how many moved.
-    /// Bounded by `max`.
-    pub async fn redrive(&self, target: &SqsQueue, max: usize) -> Result<usize, QueueError> {
-        let mut moved = 0;
-        while moved < max {
-            let received = self.receive(30).await?;
-            if received.is_empty() {
-                break;
+    /// Moves up to `max` messages back to `target` (the queue it came from), each with a new
+    /// deduplication id (the old one may still be remembered). A message this version cannot
+    /// read is left in place, and so are the messages after it in its employee's group (they
+    /// wait behind it, in order). Each message is received at most once per call.
+    pub async fn redrive(&self, target: &SqsQueue, max: usize) -> Result<Redriven, QueueError> {
+        let mut report = Redriven::default();
+        let mut seen = std::collections::HashSet::new();
+        // Held invisible while the redrive goes on, so that they are not received again.
+        let mut held: Vec<String> = Vec::new();
+        let result = self
+            .redrive_into(target, max, &mut report, &mut seen, &mut held)
+            .await;
+        // Whatever was received and not moved becomes visible again at once (else after
+        // REDRIVE_VISIBILITY).
+        for receipt in held {
+            if let Err(error) = self.show(&receipt).await {
+                tracing::warn!(%error, "a message stays hidden until its visibility timeout");
             }
+        }
+        result.map(|()| report)
+    }
+
+    async fn redrive_into(
+        &self,
+        target: &SqsQueue,
+        max: usize,
+        report: &mut Redriven,
+        seen: &mut std::collections::HashSet<String>,
+        held: &mut Vec<String>,
+    ) -> Result<(), QueueError> {
+        while report.moved < max {
+            let received = self.receive(REDRIVE_VISIBILITY).await?;
+            if received.is_empty() {
+                return Ok(());
+            }
+            let mut again = false;
             for (letter, receipt) in received {
-                let change = letter.change.clone().ok_or_else(|| {
-                    QueueError(format!(
-                        "message {} is not a change this version can read; left in place",
-                        letter.message_id
-                    ))
-                })?;
-                let plain = |text: &str, max: usize| -> String {
-                    text.chars()
-                        .filter(char::is_ascii_alphanumeric)
-                        .take(max)
-                        .collect()
+                if !seen.insert(letter.message_id.clone()) {
+                    again = true;
+                    held.push(receipt);
+                    continue;
+                }
+                let Some(change) = letter.change.clone().filter(|_| report.moved < max) else {
+                    if letter.change.is_none() {
+                        tracing::warn!(message_id = %letter.message_id, "not a change this version can read; left in place");
+                        report.left.push(letter.message_id);
+                    }
+                    held.push(receipt);
+                    continue;
                 };
                 let retried = Change {
                     key: format!(
@@ -179,7 +227,10 @@ impl DeadLetters {
                     ),
                     ..change
                 };
-                target.send_all(std::slice::from_ref(&retried)).await?;
+                if let Err(error) = target.send_all(std::slice::from_ref(&retried)).await {
+                    held.push(receipt);
+                    return Err(error);
+                }
                 self.client
                     .delete_message()
                     .queue_url(&self.url)
@@ -187,10 +238,26 @@ impl DeadLetters {
                     .send()
                     .await
                     .map_err(|e| QueueError(DisplayErrorContext(&e).to_string()))?;
-                moved += 1;
+                report.moved += 1;
+            }
+            if again {
+                return Ok(());
             }
         }
-        Ok(moved)
+        Ok(())
+    }
+
+    /// Makes a received message visible again at once.
+    async fn show(&self, receipt: &str) -> Result<(), QueueError> {
+        self.client
+            .change_message_visibility()
+            .queue_url(&self.url)
+            .receipt_handle(receipt)
+            .visibility_timeout(0)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| QueueError(DisplayErrorContext(&e).to_string()))
     }
 
     async fn receive(&self, visibility: i32) -> Result<Vec<(DeadLetter, String)>, QueueError> {

@@ -168,7 +168,7 @@ pub fn batch_response(report: &BatchReport, request_id: &str) -> Response<Body> 
 }
 
 /// The answer to a batch accepted for later: 202 with the ids queued, 422 when nothing valid
-/// was left, 503 when the queue could not take it (nothing is promised: send it again).
+/// was left, 503 when the queue did not take all of it (nothing is promised: send it again).
 pub fn enqueue_response(report: &EnqueueReport, request_id: &str) -> Response<Body> {
     let mut body = summary_body(&report.summary, "accepted", request_id);
     body["accepted"] = json!(report.accepted);
@@ -189,7 +189,10 @@ pub fn enqueue_response(report: &EnqueueReport, request_id: &str) -> Response<Bo
             body["accepted"] = json!([]);
             retry_later(
                 "QUEUE_UNAVAILABLE",
-                format!("{error}; nothing was accepted, send the request again"),
+                format!(
+                    "{error}; the request was not accepted (some of its changes may be queued \
+                     already), send it again: that is safe"
+                ),
                 Some(body),
             )
         }

@@ -77,16 +77,27 @@ pub async fn run(out: Output, command: &DlqCommand) -> Result<u8, Failure> {
         }
         DlqCommand::Redrive { queues, queue_url } => {
             let target = SqsQueue::new(sqs.clone(), queue_url.clone());
-            let moved = DeadLetters::new(sqs, &queues.dlq_url)
+            let report = DeadLetters::new(sqs, &queues.dlq_url)
                 .redrive(&target, usize::try_from(queues.max).unwrap_or(usize::MAX))
                 .await
                 .map_err(|e| queue_failure(&e))?;
             if out.json {
-                out.json_doc(&json!({ "moved": moved }));
+                out.json_doc(&json!({ "moved": report.moved, "left": report.left }));
             } else {
-                out.stdout(&format!(
-                    "Moved {moved} message(s) back to the queue; the worker applies them in order.\n"
-                ));
+                let mut text = format!(
+                    "Moved {} message(s) back to the queue; the worker applies them in order.\n",
+                    report.moved
+                );
+                if !report.left.is_empty() {
+                    let _ = writeln!(
+                        text,
+                        "Left {} message(s) this version cannot read (and their employees' later \
+                         ones) in the dead-letter queue: {}",
+                        report.left.len(),
+                        report.left.join(", ")
+                    );
+                }
+                out.stdout(&text);
             }
             Ok(exit::OK)
         }
