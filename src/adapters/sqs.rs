@@ -145,14 +145,7 @@ impl DeadLetters {
             }
             let mut again = false;
             for (letter, receipt) in received {
-                self.client
-                    .change_message_visibility()
-                    .queue_url(&self.url)
-                    .receipt_handle(receipt)
-                    .visibility_timeout(0)
-                    .send()
-                    .await
-                    .map_err(|e| QueueError(DisplayErrorContext(&e).to_string()))?;
+                self.show(&receipt).await?;
                 if !ids.insert(letter.message_id.clone()) {
                     again = true;
                 } else if seen.len() < max {
