@@ -3,7 +3,8 @@
 //! queue's send), as latency and CPU per event, and the worker's throughput in changes per
 //! second against the loopback Wazzup fake. The queue and the state store are the in-process
 //! ones, so the figures are this code's, not SQS's or DynamoDB's round trips (about 5 ms each
-//! from Lambda, which the ingest pays once per request and the worker once per batch).
+//! from Lambda, which the ingest pays once per request and the worker three times per batch:
+//! the leases, the records' read, the records, each in parallel over the batch's employees).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
