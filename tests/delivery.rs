@@ -190,3 +190,36 @@ async fn an_event_dated_in_the_future_cannot_hold_later_changes_back() {
     assert_eq!(response.status(), 200, "{answer}");
     assert_eq!(fake.user("emp-1").unwrap().name, "Right Clock", "{answer}");
 }
+
+#[tokio::test]
+async fn two_lists_read_at_the_same_time_queue_each_of_their_changes() {
+    let fake = WazzupFake::start(&[API_KEY]).await.unwrap();
+    let queue = Arc::new(MemoryQueue::default());
+    let app = App::with_service(
+        settings(),
+        service(&fake, &Arc::new(MemoryStateStore::default())).with_queue(Arc::clone(&queue) as _),
+    );
+    let sync = |employees: Value| {
+        let body = json!({"employees": employees, "asOf": "2026-11-24T09:00:00Z"});
+        function_url_request("POST", "/sync", &[JSON, ADMIN], &body.to_string())
+    };
+    let first = app
+        .handle(sync(
+            json!([{"id": "a", "name": "A"}, {"id": "b", "name": "B"}]),
+        ))
+        .await;
+    assert_eq!(first.status(), 202, "{}", json_body(&first));
+    // A corrected list with the same time: its change is not the first list's first change.
+    let second = app.handle(sync(json!([{"id": "c", "name": "C"}]))).await;
+    assert_eq!(second.status(), 202, "{}", json_body(&second));
+    // The same list again is the same changes: dropped as repeats.
+    let again = app.handle(sync(json!([{"id": "c", "name": "C"}]))).await;
+    assert_eq!(again.status(), 202);
+    let mut ids: Vec<String> = queue
+        .take(10)
+        .iter()
+        .map(|change| change.id().to_string())
+        .collect();
+    ids.sort();
+    assert_eq!(ids, ["a", "b", "c"]);
+}

@@ -184,9 +184,18 @@ impl SyncService {
     ) -> Result<usize, QueueError> {
         let changes: Vec<Change> = plan_events(plan, as_of)
             .into_iter()
-            .enumerate()
-            .map(|(index, (event, at))| Change {
-                key: change_key(&format!("full-sync@{}", as_of.millis()), index),
+            .map(|(event, at)| Change {
+                // Named by what it does and the list's time: a second run of the same list
+                // within the queue's five minutes is dropped, another list's changes are not
+                // (its time may be the same: the caller gives it).
+                key: change_key(
+                    &format!(
+                        "full-sync@{}:{}",
+                        as_of.millis(),
+                        serde_json::to_string(&event).unwrap_or_else(|_| event.id().to_string())
+                    ),
+                    0,
+                ),
                 at,
                 event,
             })
