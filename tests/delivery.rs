@@ -223,3 +223,39 @@ async fn two_lists_read_at_the_same_time_queue_each_of_their_changes() {
     ids.sort();
     assert_eq!(ids, ["a", "b", "c"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_write_whose_answer_was_lost_keeps_the_employee_until_it_can_no_longer_land() {
+    let fake = WazzupFake::start(&[API_KEY]).await.unwrap();
+    let state = Arc::new(MemoryStateStore::default());
+    // The client waits a second for an answer, then tries three more times.
+    let mut config = wazzup_user_sync::wazzup::ClientConfig::new(fake.url().parse().unwrap());
+    config.retry = fast_retry();
+    config.request_timeout = Duration::from_secs(1);
+    let service = SyncService::new(
+        wazzup_user_sync::wazzup::WazzupClient::new(config).unwrap(),
+        Arc::new(StaticCredentials::new(credentials(API_KEY))),
+        service_settings(&settings()),
+    )
+    .with_state(Arc::clone(&state) as _);
+    let app = App::with_service(settings(), service);
+    // The older change's first call reaches Wazzup, which answers too late (and applies it
+    // then); its three retries fail. Its outcome cannot be told.
+    fake.push_fault(Fault::Delay(Duration::from_millis(1500)));
+    for _ in 0..3 {
+        fake.push_fault(Fault::Status {
+            status: 500,
+            retry_after: None,
+        });
+    }
+    let older = app.handle(authorized(&renamed("emp-1", "Old", 1))).await;
+    assert_eq!(older.status(), 503, "{}", json_body(&older));
+    // The newer change arrives at once, while the older call may still land.
+    let newer = app.handle(authorized(&renamed("emp-1", "New", 2))).await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let answer = json_body(&newer);
+    // It must not be told it was applied while Wazzup ends with the older value.
+    assert_eq!(newer.status(), 503, "{answer}");
+    assert_eq!(answer["error"], "EMPLOYEE_BUSY", "{answer}");
+    assert_eq!(ids(&answer, "notApplied"), ["emp-1"]);
+}

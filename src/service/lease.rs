@@ -25,8 +25,8 @@ const MAX_WAIT: Duration = Duration::from_secs(5);
 /// The first pause between two tries of a leased employee; it doubles up to a second.
 const FIRST_PAUSE: Duration = Duration::from_millis(50);
 
-/// A lease outlives the request that took it by this much (the request is stopped at its
-/// deadline; a write it had sent may still land a little later).
+/// A lease outlives the request that took it by this much, and a write whose call failed
+/// keeps its lease this long: a write sent may still land a little later.
 const MARGIN: Duration = Duration::from_secs(10);
 
 /// The lease of a request without a deadline (the CLI, local runs).
@@ -117,8 +117,25 @@ impl Session<'_> {
         }
     }
 
+    /// Keeps the leases of `ids` for [`MARGIN`] from now (instead of giving them back).
+    async fn hold_for_margin(&self, state: &dyn StateStore, ids: &[UserId]) {
+        let owner = self.owner.as_str();
+        let margin = i64::try_from(MARGIN.as_millis()).unwrap_or(i64::MAX);
+        let until = SourceTime::from_millis(SourceTime::now().millis().saturating_add(margin));
+        let failures = stream::iter(ids.to_vec())
+            .map(|id| async move { state.claim(&id, owner, until).await })
+            .buffer_unordered(CONCURRENCY)
+            .filter(|answer| std::future::ready(answer.is_err()))
+            .count()
+            .await;
+        if failures > 0 {
+            tracing::warn!(failures, "leases not shortened; they end by themselves");
+        }
+    }
+
     /// Records what `summary` says reached Wazzup, each id at the time of its newest event,
-    /// which gives its lease back; then gives back the other leases of `held`. Returns the ids
+    /// which gives its lease back; then gives back the other leases of `held`, but for those
+    /// whose call failed with an outcome that cannot be told, kept for [`MARGIN`]. Returns the ids
     /// applied but not recorded, with the error, when a record failed.
     pub(super) async fn settle(
         &self,
@@ -150,11 +167,14 @@ impl Session<'_> {
             .buffer_unordered(CONCURRENCY)
             .collect()
             .await;
-        let rest: Vec<UserId> = held
+        // A write whose call failed may still land: its lease is kept for a margin, so that no
+        // newer change is written before it.
+        let (uncertain, rest): (Vec<UserId>, Vec<UserId>) = held
             .iter()
             .filter(|id| !applied.contains_key(*id))
             .cloned()
-            .collect();
+            .partition(|id| self.uncertain.iter().any(|u| u == id.as_str()));
+        self.hold_for_margin(state, &uncertain).await;
         let mut unrecorded = Vec::new();
         let mut failure = None;
         for (id, answer) in answers {

@@ -70,6 +70,8 @@ pub struct Session<'a> {
     pub(super) deadline: Option<Instant>,
     /// This session's token in the state store's leases.
     pub(super) owner: String,
+    /// Ids whose call failed with an outcome that cannot be told: the write may still land.
+    pub(super) uncertain: Vec<String>,
     pub(super) credentials: Arc<Credentials>,
     refreshed: bool,
 }
@@ -90,6 +92,7 @@ impl<'a> Session<'a> {
             state,
             deadline,
             owner: format!("{:016x}", fastrand::u64(..)),
+            uncertain: Vec::new(),
             credentials,
             refreshed: false,
         }
@@ -187,7 +190,9 @@ impl<'a> Session<'a> {
                     progress.finished(step);
                     continue;
                 }
-                // The rest of the step, and every later step, was not applied.
+                // The rest of the step, and every later step, was not applied; the step's own
+                // writes may still land.
+                self.uncertain.extend(rest.iter().cloned());
                 summary.not_applied.extend(rest);
                 summary
                     .not_applied
