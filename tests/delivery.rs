@@ -94,7 +94,7 @@ fn sqs_event(changes: &[(&str, Value)]) -> aws_lambda_events::event::sqs::SqsEve
 }
 
 #[tokio::test]
-async fn an_answer_the_worker_does_not_know_hands_back_every_change_not_applied() {
+async fn an_answer_the_worker_does_not_know_hands_that_change_back_and_the_rest_applies() {
     let fake = WazzupFake::start(&[API_KEY]).await.unwrap();
     let state = Arc::new(MemoryStateStore::default());
     let worker = Worker::new(Arc::new(service(&fake, &state)), 5);
@@ -109,20 +109,51 @@ async fn an_answer_the_worker_does_not_know_hands_back_every_change_not_applied(
         body: json!({"error": "SOMETHING_NEW", "description": "?"}),
     });
     let (response, counts) = worker.handle_counted(sqs_event(&changes), None).await;
-    let mut failed: Vec<&str> = response
+    let failed: Vec<&str> = response
         .batch_item_failures
         .iter()
         .map(|f| f.item_identifier.as_str())
         .collect();
-    failed.sort_unstable();
-    assert_eq!(failed, ["m0", "m1", "m2"], "{counts:?}");
-    assert!(fake.users().is_empty());
-
-    // Delivered again, all of it applies.
-    let (response, counts) = worker.handle_counted(sqs_event(&changes), None).await;
-    assert!(response.batch_item_failures.is_empty(), "{counts:?}");
-    assert_eq!(counts.applied, 3);
+    assert_eq!(failed, ["m0"], "{counts:?}");
+    assert_eq!(counts.applied, 2);
     assert_eq!(fake.users().len(), 2);
+
+    // Delivered again, it applies.
+    let (response, counts) = worker.handle_counted(sqs_event(&changes[..1]), None).await;
+    assert!(response.batch_item_failures.is_empty(), "{counts:?}");
+    assert_eq!(counts.applied, 1);
+}
+
+#[tokio::test]
+async fn an_unknown_answer_to_several_users_is_narrowed_down_one_user_at_a_time() {
+    let fake = WazzupFake::start(&[API_KEY]).await.unwrap();
+    let state = Arc::new(MemoryStateStore::default());
+    let worker = Worker::new(Arc::new(service(&fake, &state)), 5);
+    let changes = [
+        ("emp-1", json!({"upsert": {"id": "emp-1", "name": "One"}})),
+        ("emp-2", json!({"upsert": {"id": "emp-2", "name": "Two"}})),
+        ("emp-3", json!({"upsert": {"id": "emp-3", "name": "Three"}})),
+    ];
+    // The call of three is answered unexpectedly, and so is emp-2's own call.
+    let unknown = || Fault::Json {
+        status: 422,
+        body: json!({"error": "SOMETHING_NEW"}),
+    };
+    fake.push_fault(unknown());
+    fake.push_fault(Fault::Delay(Duration::ZERO));
+    fake.push_fault(unknown());
+    let (response, counts) = worker.handle_counted(sqs_event(&changes), None).await;
+    let failed: Vec<&str> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect();
+    assert_eq!(failed, ["m1"], "{counts:?}");
+    let mut held: Vec<String> = fake.users().into_iter().map(|u| u.id).collect();
+    held.sort();
+    assert_eq!(held, ["emp-1", "emp-3"]);
+    // The call of three, then one per user.
+    assert_eq!(fake.requests().len(), 4);
 }
 
 #[tokio::test]

@@ -615,7 +615,7 @@ async fn every_employee_refused_by_wazzup_is_a_422() {
 }
 
 #[tokio::test]
-async fn the_user_limit_is_reported_plainly_and_not_retried() {
+async fn the_user_limit_refuses_only_the_employees_beyond_it() {
     let (fake, app) = fake_and_app().await;
     fake.set_user_limit(2);
     fake.insert_user(FakeUser {
@@ -623,41 +623,42 @@ async fn the_user_limit_is_reported_plainly_and_not_retried() {
         name: "A".into(),
         phone: None,
     });
+    // One call: an update of a user the account holds, and two hires where one fits.
     let response = app
         .handle(authorized(&batch(vec![
+            created("a", "A Renamed", None),
             created("b", "B", None),
             created("c", "C", None),
         ])))
         .await;
-    assert_eq!(response.status(), 422);
     let answer = json_body(&response);
-    assert_eq!(answer["error"], "WAZZUP_REFUSED");
-    let rejected: Vec<&str> = answer["rejected"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["id"].as_str().unwrap())
-        .collect();
-    assert_eq!(rejected, ["b", "c"]);
-    for rejection in answer["rejected"].as_array().unwrap() {
-        assert_eq!(rejection["reason"], "USER_LIMIT_EXCEEDED");
-        assert!(
-            rejection["message"]
-                .as_str()
-                .unwrap()
-                .contains("limit of 2 users"),
-            "{answer}"
-        );
-    }
+    assert_eq!(response.status(), 200, "{answer}");
+    assert_eq!(answer["status"], "partial");
+    assert_eq!(ids(&answer, "upserted"), ["a", "b"]);
+    assert_eq!(answer["rejectedCount"], 1);
+    assert_eq!(answer["rejected"][0]["id"], "c");
+    assert_eq!(answer["rejected"][0]["reason"], "USER_LIMIT_EXCEEDED");
+    assert!(
+        answer["rejected"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("limit of 2 users"),
+        "{answer}"
+    );
     assert!(answer.get("notApplied").is_none(), "{answer}");
-    assert_eq!(posts(&fake).len(), 1);
+    assert_eq!(fake.user("a").unwrap().name, "A Renamed");
+    // The refused call, then one per employee; none retried as it was.
+    assert_eq!(posts(&fake).len(), 4);
 }
 
 #[tokio::test]
 async fn a_call_wazzup_refuses_for_good_does_not_stop_the_calls_after_it() {
     let (fake, app) = fake_and_app().await;
-    // 150 new employees go in two calls, 100 and 50: only the second fits under the limit.
-    fake.set_user_limit(60);
+    // 150 employees go in two calls, 100 and 50: Wazzup refuses the first for its size.
+    fake.push_fault(Fault::Json {
+        status: 400,
+        body: json!({"error": "TOO_MANY_ENTITIES", "data": {"count": 100, "limit": 50}}),
+    });
     let events: Vec<Value> = (0..150)
         .map(|i| created(&format!("e{i:03}"), "N", None))
         .collect();
@@ -666,7 +667,7 @@ async fn a_call_wazzup_refuses_for_good_does_not_stop_the_calls_after_it() {
     assert_eq!(response.status(), 200, "{answer}");
     assert_eq!(answer["status"], "partial");
     assert_eq!(answer["rejectedCount"], 100);
-    assert_eq!(answer["rejected"][0]["reason"], "USER_LIMIT_EXCEEDED");
+    assert_eq!(answer["rejected"][0]["reason"], "TOO_MANY_ENTITIES");
     assert_eq!(ids(&answer, "upserted").len(), 50);
     assert!(answer.get("notApplied").is_none(), "{answer}");
     assert_eq!(fake.users().len(), 50);

@@ -39,6 +39,26 @@ impl ApplyError {
         }
     }
 
+    /// The call got no answer, or a 5xx: Wazzup may have applied it, or still apply it later.
+    pub fn may_still_land(&self) -> bool {
+        matches!(
+            self,
+            ApplyError::Wazzup(WazzupError::Transport(_) | WazzupError::Server { .. })
+        )
+    }
+
+    /// An answer the documentation does not list, in the 4xx range: about this call, not about
+    /// Wazzup's health, so the following calls are still made (this one is kept for a retry).
+    pub fn concerns_the_call(&self) -> bool {
+        matches!(
+            self,
+            ApplyError::Wazzup(WazzupError::Unexpected {
+                status: 400..=499,
+                ..
+            })
+        )
+    }
+
     /// Wazzup refused the call for its data, as documented (or this client did, before
     /// sending): the same call would be refused again, so its users are refused and the rest
     /// of the work goes on.

@@ -72,6 +72,9 @@ pub struct Session<'a> {
     pub(super) owner: String,
     /// Ids whose call failed with an outcome that cannot be told: the write may still land.
     pub(super) uncertain: Vec<String>,
+    /// The first failure of a call that did not stop the following ones (see
+    /// [`ApplyError::concerns_the_call`]): the outcome of the plan once it is applied.
+    pub(super) deferred: Option<ApplyError>,
     pub(super) credentials: Arc<Credentials>,
     refreshed: bool,
 }
@@ -93,6 +96,7 @@ impl<'a> Session<'a> {
             deadline,
             owner: format!("{:016x}", fastrand::u64(..)),
             uncertain: Vec::new(),
+            deferred: None,
             credentials,
             refreshed: false,
         }
@@ -190,10 +194,19 @@ impl<'a> Session<'a> {
                     progress.finished(step);
                     continue;
                 }
-                // The rest of the step, and every later step, was not applied; the step's own
-                // writes may still land.
-                self.uncertain.extend(rest.iter().cloned());
+                // The rest of the step was not applied (though its writes may still land).
+                if error.may_still_land() {
+                    self.uncertain.extend(rest.iter().cloned());
+                }
                 summary.not_applied.extend(rest);
+                if error.concerns_the_call() {
+                    // An answer about this call only: the following calls go on; the error is
+                    // the request's outcome once they are made.
+                    self.deferred.get_or_insert(error);
+                    progress.finished(step);
+                    continue;
+                }
+                // Wazzup or AWS is failing: no later step is tried.
                 summary
                     .not_applied
                     .extend(steps.iter().skip(position + 1).flat_map(step_ids));
@@ -201,7 +214,10 @@ impl<'a> Session<'a> {
             }
             progress.finished(step);
         }
-        Ok(())
+        match self.deferred.take() {
+            Some(error) => Err(error),
+            None => Ok(()),
+        }
     }
 
     async fn apply_step(

@@ -2,7 +2,11 @@
 //! through: `INVALID_USERS_DATA` names the users by their place in the call,
 //! `DUPLICATE_PHONE_NUMBER` names only the phone (matched by its digits; when no user of the
 //! call sends it as written, the users are sent one at a time to find the one Wazzup
-//! refuses). No refusal is retried as it was; the calls are bounded by twice the users.
+//! refuses), and `USER_LIMIT_EXCEEDED` refuses a call, not its users (each is sent alone: an
+//! update of a user the account holds still fits). An answer the documentation does not list
+//! (a 4xx) to several users is also followed by one call per user, so that one user's fault
+//! holds back only that user. No refusal is retried as it was; the calls are bounded by twice
+//! the users.
 
 use std::collections::VecDeque;
 
@@ -36,7 +40,32 @@ impl Session<'_> {
                     Err(WazzupError::InvalidUsersData { items, description }) => {
                         pending = invalid_data(pending, &items, &description, summary);
                     }
-                    Err(error) => return Err(error.into()),
+                    // The account is full: updates of users it holds still fit, so each user
+                    // of a larger call is tried alone; a user refused alone is refused.
+                    Err(WazzupError::UserLimitExceeded { .. }) if pending.len() > 1 => {
+                        calls.extend(pending.drain(..).map(|user| vec![user]));
+                    }
+                    Err(error) => {
+                        let error = ApplyError::from(error);
+                        if !error.concerns_the_call() {
+                            return Err(error);
+                        }
+                        if pending.len() > 1 {
+                            // One of them may be the cause: each is tried alone, so that the
+                            // others are not held back with it.
+                            calls.extend(pending.drain(..).map(|user| vec![user]));
+                        } else {
+                            // This user alone: kept for a retry, the others go on.
+                            let ids = pending.drain(..).map(|user| user.id.to_string());
+                            let ids: Vec<String> = ids.collect();
+                            tracing::warn!(
+                                code = error.code(),
+                                "an upsert was answered unexpectedly; kept for a retry"
+                            );
+                            summary.not_applied.extend(ids);
+                            self.deferred.get_or_insert(error);
+                        }
+                    }
                 }
             }
         }

@@ -116,6 +116,13 @@ pub struct WazzupClient {
 
 impl WazzupClient {
     pub fn new(config: ClientConfig) -> Result<Self, WazzupError> {
+        // A configuration fault is told at start, never as a refusal of some request's data.
+        if config.base_url.cannot_be_a_base() {
+            return Err(WazzupError::Transport(format!(
+                "the Wazzup URL \"{}\" cannot hold a path",
+                config.base_url
+            )));
+        }
         let http = reqwest::Client::builder()
             .user_agent(concat!("wazzup-user-sync/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(config.connect_timeout)
@@ -143,7 +150,7 @@ impl WazzupClient {
         }
         let mut url = self.config.base_url.clone();
         url.path_segments_mut()
-            .map_err(|()| WazzupError::InvalidRequest("the Wazzup URL cannot be a base".into()))?
+            .map_err(|()| WazzupError::Transport("the Wazzup URL cannot hold a path".into()))?
             .pop_if_empty()
             .extend(["v3", "users"])
             .extend(segments);
