@@ -290,3 +290,27 @@ async fn a_write_whose_answer_was_lost_keeps_the_employee_until_it_can_no_longer
     assert_eq!(answer["error"], "EMPLOYEE_BUSY", "{answer}");
     assert_eq!(ids(&answer, "notApplied"), ["emp-1"]);
 }
+
+#[tokio::test]
+async fn a_source_clock_a_little_ahead_cannot_make_the_next_change_stale() {
+    let fake = WazzupFake::start(&[API_KEY]).await.unwrap();
+    let state = Arc::new(MemoryStateStore::default());
+    let app = App::with_service(settings(), service(&fake, &state));
+    // A CRM clock two minutes fast: inside the tolerance, so no warning.
+    let ahead = time::OffsetDateTime::now_utc() + time::Duration::minutes(2);
+    let ahead = ahead
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let update = json!({"event": "employee.updated", "employee": {"id": "emp-1", "name": "Ahead"},
+                        "occurredAt": ahead});
+    let response = app.handle(authorized(&update.to_string())).await;
+    assert_eq!(response.status(), 200, "{}", json_body(&response));
+    // The employee is dismissed a moment later, by a source with a right clock.
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let dismissal = json!({"event": "employee.deleted", "employee": {"id": "emp-1"}});
+    let response = app.handle(authorized(&dismissal.to_string())).await;
+    let answer = json_body(&response);
+    assert_eq!(response.status(), 200, "{answer}");
+    assert_eq!(ids(&answer, "deleted"), ["emp-1"], "{answer}");
+    assert!(fake.user("emp-1").is_none());
+}

@@ -22,14 +22,14 @@ impl SyncService {
     }
 }
 
-/// How far ahead of this function's clock a source's time may be (clocks differ a little).
-/// A later time is taken as the time the event arrived, with a `TIME_IN_FUTURE` warning: an
-/// event dated next year would otherwise make every real change of its employee look stale.
+/// How far ahead of this function's clock a source's time may be before it is reported
+/// (`TIME_IN_FUTURE`). No time is ever taken later than the moment the event arrived: an event
+/// cannot have been made after it was received, and a source clock ahead of ours would
+/// otherwise make a genuinely newer change (a SCIM deprovisioning, say) look stale.
 pub const MAX_CLOCK_AHEAD_MS: i64 = 5 * 60 * 1000;
 
 /// The batch's events, each with its time (its own, else the batch's, else `received_at`; never
-/// more than [`MAX_CLOCK_AHEAD_MS`] after `received_at`), and the summary its rejections and
-/// warnings start.
+/// later than `received_at`), and the summary its rejections and warnings start.
 pub fn timed(batch: EventBatch, received_at: SourceTime) -> (Vec<IndexedEvent>, Summary) {
     let default_at = batch.at.unwrap_or(received_at);
     let latest = received_at.millis().saturating_add(MAX_CLOCK_AHEAD_MS);
@@ -42,7 +42,7 @@ pub fn timed(batch: EventBatch, received_at: SourceTime) -> (Vec<IndexedEvent>, 
         .events
         .into_iter()
         .map(|event| {
-            let mut at = event.at.unwrap_or(default_at);
+            let at = event.at.unwrap_or(default_at);
             if at.millis() > latest {
                 summary.warnings.push(Warning {
                     index: Some(event.index),
@@ -53,10 +53,9 @@ pub fn timed(batch: EventBatch, received_at: SourceTime) -> (Vec<IndexedEvent>, 
                          it is ordered by the time it arrived"
                     ),
                 });
-                at = received_at;
             }
             IndexedEvent {
-                at: Some(at),
+                at: Some(at.min(received_at)),
                 ..event
             }
         })
