@@ -96,6 +96,8 @@ pub struct DeadLetter {
     pub receive_count: u32,
     /// The change it holds, when it can be read.
     pub change: Option<Change>,
+    /// Its message group (its employee), when the queue says.
+    pub group: Option<String>,
 }
 
 /// What a redrive did.
@@ -133,33 +135,46 @@ impl DeadLetters {
         }
     }
 
-    /// Up to `max` of its messages, left in place: each is made visible again at once.
+    /// Up to `max` of its messages, left in place: each is held while the listing goes on (so
+    /// that the next receive hands out others), then made visible again at once. A FIFO queue
+    /// hands out an employee's later messages only once its earlier ones are back, so each
+    /// employee's first waiting messages are what is listed.
     pub async fn peek(&self, max: usize) -> Result<Vec<DeadLetter>, QueueError> {
         let mut seen = Vec::new();
         let mut ids = std::collections::HashSet::new();
+        let mut held = Vec::new();
+        let mut result = Ok(());
         // Bounded: a message seen twice means the queue has been gone through.
         for _ in 0..max.div_ceil(BATCH) + 1 {
-            let received = self.receive(30).await?;
+            let received = match self.receive(REDRIVE_VISIBILITY).await {
+                Ok(received) => received,
+                Err(error) => {
+                    result = Err(error);
+                    break;
+                }
+            };
             if received.is_empty() {
                 break;
             }
             let mut again = false;
             for (letter, receipt) in received {
-                self.show(&receipt).await?;
+                held.push(receipt);
                 if !ids.insert(letter.message_id.clone()) {
                     again = true;
                 } else if seen.len() < max {
                     seen.push(letter);
                 }
             }
-            if again {
-                break;
-            }
-            if seen.len() >= max {
+            if again || seen.len() >= max {
                 break;
             }
         }
-        Ok(seen)
+        for receipt in held {
+            if let Err(error) = self.show(&receipt).await {
+                tracing::warn!(%error, "a message stays hidden until its visibility timeout");
+            }
+        }
+        result.map(|()| seen)
     }
 
     /// Moves up to `max` messages back to `target` (the queue it came from), each with a new
@@ -171,8 +186,9 @@ impl DeadLetters {
         let mut seen = std::collections::HashSet::new();
         // Held invisible while the redrive goes on, so that they are not received again.
         let mut held: Vec<String> = Vec::new();
+        let mut stopped = std::collections::HashSet::new();
         let result = self
-            .redrive_into(target, max, &mut report, &mut seen, &mut held)
+            .redrive_into(target, max, &mut report, &mut seen, &mut stopped, &mut held)
             .await;
         // Whatever was received and not moved becomes visible again at once (else after
         // REDRIVE_VISIBILITY).
@@ -190,6 +206,7 @@ impl DeadLetters {
         max: usize,
         report: &mut Redriven,
         seen: &mut std::collections::HashSet<String>,
+        stopped: &mut std::collections::HashSet<String>,
         held: &mut Vec<String>,
     ) -> Result<(), QueueError> {
         while report.moved < max {
@@ -204,11 +221,21 @@ impl DeadLetters {
                     held.push(receipt);
                     continue;
                 }
-                let Some(change) = letter.change.clone().filter(|_| report.moved < max) else {
+                // Behind a message left in place, its employee's later ones stay too (order).
+                let behind = letter
+                    .group
+                    .as_ref()
+                    .is_some_and(|group| stopped.contains(group));
+                let Some(change) = letter
+                    .change
+                    .clone()
+                    .filter(|_| report.moved < max && !behind)
+                else {
                     if letter.change.is_none() {
                         tracing::warn!(message_id = %letter.message_id, "not a change this version can read; left in place");
                         report.left.push(letter.message_id);
                     }
+                    stopped.extend(letter.group);
                     held.push(receipt);
                     continue;
                 };
@@ -224,14 +251,20 @@ impl DeadLetters {
                     held.push(receipt);
                     return Err(error);
                 }
-                self.client
+                // Sent back: it counts as moved even should it stay here too (a later redrive
+                // sends it again, which the state table makes harmless).
+                report.moved += 1;
+                if let Err(error) = self
+                    .client
                     .delete_message()
                     .queue_url(&self.url)
-                    .receipt_handle(receipt)
+                    .receipt_handle(&receipt)
                     .send()
                     .await
-                    .map_err(|e| QueueError(DisplayErrorContext(&e).to_string()))?;
-                report.moved += 1;
+                {
+                    held.push(receipt);
+                    return Err(QueueError(DisplayErrorContext(&error).to_string()));
+                }
             }
             if again {
                 return Ok(());
@@ -274,11 +307,16 @@ impl DeadLetters {
                     .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
                     .and_then(|n| n.parse().ok())
                     .unwrap_or(0);
+                let group = message
+                    .attributes()
+                    .and_then(|a| a.get(&MessageSystemAttributeName::MessageGroupId))
+                    .cloned();
                 let letter = DeadLetter {
                     message_id: message.message_id().unwrap_or_default().to_owned(),
                     change: serde_json::from_str(&body).ok(),
                     body,
                     receive_count,
+                    group,
                 };
                 (
                     letter,
