@@ -314,3 +314,27 @@ async fn a_source_clock_a_little_ahead_cannot_make_the_next_change_stale() {
     assert_eq!(ids(&answer, "deleted"), ["emp-1"], "{answer}");
     assert!(fake.user("emp-1").is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_to_wazzup_leave_a_second_before_the_deadline_to_record_them() {
+    use lambda_http::RequestExt;
+    use std::time::{SystemTime, UNIX_EPOCH};
+
+    let fake = WazzupFake::start(&[API_KEY]).await.unwrap();
+    let state = Arc::new(MemoryStateStore::default());
+    let app = App::with_service(settings(), service(&fake, &state));
+    // Lambda stops the invocation in 2 s; Wazzup answers after 1.1 s, too late to leave the
+    // answer's margin and a second to record what it applied.
+    fake.push_fault(Fault::Delay(Duration::from_millis(1100)));
+    let deadline = (SystemTime::now() + Duration::from_secs(2))
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let mut context = lambda_runtime::Context::default();
+    context.deadline = deadline;
+    let request = authorized(&renamed("emp-1", "Late", 1)).with_lambda_context(context);
+    let response = app.handle(request).await;
+    let answer = json_body(&response);
+    assert_eq!(response.status(), 503, "{answer}");
+    assert_eq!(ids(&answer, "notApplied"), ["emp-1"]);
+}

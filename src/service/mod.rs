@@ -33,6 +33,9 @@ use crate::credentials::{CredentialProvider, Credentials, SecretError};
 use crate::domain::PhoneRegion;
 use crate::wazzup::WazzupClient;
 
+/// The time kept at the end of a request for recording what reached Wazzup.
+pub const RECORD_RESERVE: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// What the service needs to know of the deployment.
 #[derive(Debug, Clone)]
 pub struct ServiceSettings {
@@ -101,12 +104,17 @@ impl SyncService {
         Ok(self.session_with(credentials, deadline))
     }
 
-    /// A session with credentials the caller already holds.
+    /// A session with credentials the caller already holds. With a state store, the calls to
+    /// Wazzup end [`RECORD_RESERVE`] before `deadline`, so that what they applied is recorded.
     pub fn session_with(
         &self,
         credentials: Arc<Credentials>,
         deadline: Option<Instant>,
     ) -> Session<'_> {
+        let deadline = match self.state {
+            Some(_) => deadline.map(|d| d.checked_sub(RECORD_RESERVE).unwrap_or(d)),
+            None => deadline,
+        };
         Session::new(
             &self.wazzup,
             self.credentials.as_ref(),
