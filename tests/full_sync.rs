@@ -230,8 +230,9 @@ async fn a_snapshot_taken_before_a_hire_never_deletes_the_new_hire() {
     };
     let app = App::with_service(settings.clone(), service());
 
-    // The CRM's list is read now; a second later, a hire, whose webhook arrives at once.
-    let snapshot = SourceTime::now();
+    // The CRM's list was read two seconds ago; a second later, a hire, whose webhook arrives
+    // now.
+    let snapshot = SourceTime::from_millis(SourceTime::now().millis() - 2000);
     let hired_at = SourceTime::from_millis(snapshot.millis() + 1000);
     let hire = json!({"event": "employee.created", "employee": {"id": "crm-new", "name": "New Hire"},
                       "occurredAt": hired_at.to_string()});
