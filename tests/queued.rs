@@ -4,7 +4,8 @@
 //! mapping: it receives up to 10 messages, invokes the worker with them as an SQS event,
 //! deletes what the worker did not report failed, and lets the failed come back. moto hands a
 //! FIFO group's messages out of order at times (it does not hold a group back while a message
-//! is in flight): the order the tests check is the one the state table keeps.
+//! is in flight): the order the tests check is the one the state table keeps. Its receive is not
+//! atomic either (two concurrent calls can take the same message), so receives take turns.
 
 mod common;
 
@@ -34,6 +35,9 @@ struct Deployment {
     queue: SqsQueue,
     dlq_url: String,
 }
+
+/// One receive at a time across the event source mappings of a test (see `Esm::round`).
+static RECEIVING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// What the event source mapping does for one worker: receive, invoke, delete what is done.
 struct Esm<'a> {
@@ -81,6 +85,9 @@ impl Esm<'_> {
     /// One round: up to 10 messages to the worker; the answer's failures come back at once,
     /// the rest is deleted. Returns how many messages there were.
     async fn round(&self, totals: &mut WorkerCounts) -> usize {
+        // SQS hands a message to one receiver; moto's receive is not atomic (two concurrent
+        // calls can both take the same message), so receives take turns here.
+        let receiving = RECEIVING.lock().await;
         let received = self
             .sqs
             .receive_message()
@@ -91,6 +98,7 @@ impl Esm<'_> {
             .send()
             .await
             .expect("receive");
+        drop(receiving);
         let messages = received.messages();
         if messages.is_empty() {
             return 0;
