@@ -1,0 +1,495 @@
+//! The built function as Lambda runs it, printed as figures (`cargo bench --bench lambda`; on
+//! demand, not in CI; needs moto_server from `requirements-dev.txt`). Each run starts the
+//! release binary under a minimal Lambda Runtime API on loopback (HTTP/1.1 keep-alive), with
+//! its secret in Secrets Manager (moto_server) and the Wazzup fake, for the HTTP function
+//! (direct mode, one webhook with a phone) and the queue worker (one SQS record, with the state
+//! table in DynamoDB), and prints the medians over the runs of:
+//!
+//! - init: process start to its first `next` poll (the secret read, the clients built);
+//! - first: the first invocation, from event handed to answer;
+//! - cold: process start to the first answer;
+//! - warm p50 / p99 and CPU per invocation (user + system, from /proc) over the warm runs;
+//! - peak RSS (VmHWM) after them, and log lines written per invocation;
+//! - the binary's size, and zipped as Lambda takes it (`bootstrap`, deflate).
+//!
+//! Options after `--`: `--runs N` (cold starts per mode, 15), `--warm N` (invocations in each
+//! warm run, 1,000), `--warm-runs N` (3), `--mode http|worker` (both), and `--binary PATH`, given
+//! more than once to compare builds run for run (interleaved, so that drift in the machine
+//! touches each alike). The default binary is this build's own.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use serde_json::{Value, json};
+use wazzup_testkit::fake::WazzupFake;
+use wazzup_testkit::moto::Moto;
+use wazzup_testkit::runtime_api::RuntimeApi;
+
+const SECRET_ID: &str = "bench/wazzup";
+const STATE_TABLE: &str = "bench-state";
+const TIMEOUT: Duration = Duration::from_secs(20);
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Mode {
+    Http,
+    Worker,
+}
+
+impl Mode {
+    fn name(self) -> &'static str {
+        match self {
+            Mode::Http => "http (direct)",
+            Mode::Worker => "worker (state table)",
+        }
+    }
+}
+
+struct Options {
+    runs: usize,
+    warm: usize,
+    warm_runs: usize,
+    modes: Vec<Mode>,
+    binaries: Vec<PathBuf>,
+}
+
+fn options() -> Result<Options, String> {
+    let mut options = Options {
+        runs: 15,
+        warm: 1000,
+        warm_runs: 3,
+        modes: vec![Mode::Http, Mode::Worker],
+        binaries: Vec::new(),
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
+        match arg.as_str() {
+            "--runs" => options.runs = number(&value("--runs")?)?,
+            "--warm" => options.warm = number(&value("--warm")?)?,
+            "--warm-runs" => options.warm_runs = number(&value("--warm-runs")?)?,
+            "--binary" => options.binaries.push(PathBuf::from(value("--binary")?)),
+            "--mode" => {
+                options.modes = match value("--mode")?.as_str() {
+                    "http" => vec![Mode::Http],
+                    "worker" => vec![Mode::Worker],
+                    other => return Err(format!("unknown mode {other:?}: http or worker")),
+                }
+            }
+            // cargo bench passes `--bench`; a filter word is ignored.
+            _ => {}
+        }
+    }
+    if options.binaries.is_empty() {
+        options
+            .binaries
+            .push(PathBuf::from(env!("CARGO_BIN_EXE_wazzup-user-sync")));
+    }
+    options.runs = options.runs.max(1);
+    options.warm_runs = options.warm_runs.min(options.runs);
+    Ok(options)
+}
+
+fn number(text: &str) -> Result<usize, String> {
+    text.parse()
+        .map_err(|_| format!("{text:?} is not a whole number"))
+}
+
+/// What one process start measured.
+#[derive(Default)]
+struct Run {
+    init: Duration,
+    first: Duration,
+    cold: Duration,
+    warm: Vec<Duration>,
+    cpu_per_invocation: Option<Duration>,
+    peak_rss_kib: Option<u64>,
+    log_lines_per_invocation: Option<f64>,
+}
+
+/// The fixtures every run shares: moto (the secret, the state table) and the Wazzup fake.
+struct Bench {
+    moto: Moto,
+    fake: WazzupFake,
+    webhook: Bytes,
+    /// Source times of the worker's changes, growing over the whole bench so that no change is
+    /// older than one the state table already holds.
+    clock: AtomicU64,
+}
+
+impl Bench {
+    async fn start() -> Result<Self, String> {
+        let events = Path::new(env!("CARGO_MANIFEST_DIR")).join("events");
+        let secret = std::fs::read_to_string(events.join("local/secret.json"))
+            .map_err(|e| format!("events/local/secret.json: {e}"))?;
+        let api_key = serde_json::from_str::<Value>(&secret)
+            .ok()
+            .and_then(|v| v["apiKey"].as_str().map(str::to_owned))
+            .ok_or("events/local/secret.json has no apiKey")?;
+        let moto = Moto::start();
+        moto.client()
+            .create_secret()
+            .name(SECRET_ID)
+            .secret_string(secret)
+            .send()
+            .await
+            .map_err(|e| format!("create the secret in moto: {e}"))?;
+        moto.state_table(STATE_TABLE).await;
+        let fake = WazzupFake::start(&[api_key.as_str()])
+            .await
+            .map_err(|e| format!("start the Wazzup fake: {e}"))?;
+        // One employee created, with a phone: the webhook most calls carry.
+        let webhook = std::fs::read(events.join("employee-created.json"))
+            .map_err(|e| format!("events/employee-created.json: {e}"))?;
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        Ok(Self {
+            moto,
+            fake,
+            webhook: Bytes::from(webhook),
+            clock: AtomicU64::new(now_ms - 3_600_000),
+        })
+    }
+
+    fn event(&self, mode: Mode) -> Bytes {
+        match mode {
+            Mode::Http => self.webhook.clone(),
+            Mode::Worker => {
+                let at = self.clock.fetch_add(1, Ordering::Relaxed);
+                let body = json!({
+                    "event": {"upsert": {"id": "6001", "name": "Queued Worker", "phone": "79265550301"}},
+                    "at": at,
+                    "key": format!("k{at}"),
+                });
+                let record = json!({
+                    "messageId": format!("m-{at}"),
+                    "receiptHandle": format!("AQEB{at}"),
+                    "body": body.to_string(),
+                    "attributes": {
+                        "ApproximateReceiveCount": "1",
+                        "SentTimestamp": at.to_string(),
+                        "SequenceNumber": "18849496460467696128",
+                        "MessageGroupId": "g-6001",
+                        "SenderId": "AIDAEXAMPLE",
+                        "MessageDeduplicationId": format!("k{at}"),
+                        "ApproximateFirstReceiveTimestamp": at.to_string(),
+                    },
+                    "messageAttributes": {},
+                    "md5OfBody": "",
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": "arn:aws:sqs:eu-central-1:123456789012:wazzup-user-sync-changes.fifo",
+                    "awsRegion": "eu-central-1",
+                });
+                Bytes::from(json!({ "Records": [record] }).to_string())
+            }
+        }
+    }
+
+    fn command(&self, binary: &Path, mode: Mode, runtime_api: &str) -> Command {
+        let mut command = Command::new(binary);
+        // Only what Lambda would set and the function's own settings: no stray AWS_* variable
+        // or profile of the machine running the bench.
+        command
+            .env_clear()
+            .env("AWS_LAMBDA_RUNTIME_API", runtime_api)
+            .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+            .env("AWS_REGION", "eu-central-1")
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_ENDPOINT_URL", self.moto.url())
+            .env("RUST_LOG", "info")
+            .env("WAZZUP_SECRET_ID", SECRET_ID)
+            .env("WAZZUP_API_URL", self.fake.url())
+            .env("SYNC_MANAGE_ALL", "true")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if mode == Mode::Worker {
+            command
+                .env("WAZZUP_FUNCTION_MODE", "worker")
+                .env("STATE_TABLE", STATE_TABLE);
+        }
+        command
+    }
+
+    async fn run(&self, binary: &Path, mode: Mode, warm: usize) -> Result<Run, String> {
+        let api = RuntimeApi::start()
+            .await
+            .map_err(|e| format!("start the Runtime API emulator: {e}"))?;
+        let started = Instant::now();
+        let mut child = self
+            .command(binary, mode, &api.address())
+            .spawn()
+            .map_err(|e| format!("start {}: {e}", binary.display()))?;
+        let lines = Arc::new(AtomicU64::new(0));
+        drain(&mut child, &lines);
+        let result = self
+            .measure(&api, &mut child, started, mode, warm, &lines)
+            .await;
+        let _ = child.kill();
+        let _ = child.wait();
+        result
+    }
+
+    async fn measure(
+        &self,
+        api: &RuntimeApi,
+        child: &mut Child,
+        started: Instant,
+        mode: Mode,
+        warm: usize,
+        lines: &AtomicU64,
+    ) -> Result<Run, String> {
+        let polled = api.first_poll(TIMEOUT).await?;
+        let first = api.invoke(self.event(mode), TIMEOUT).await?;
+        check(mode, &first.body, first.error)?;
+        let mut run = Run {
+            init: polled - started,
+            first: first.latency(),
+            cold: first.answered - started,
+            ..Run::default()
+        };
+        if warm == 0 {
+            return Ok(run);
+        }
+        let pid = child.id();
+        let cpu_before = cpu_time(pid)?;
+        let lines_before = lines.load(Ordering::Relaxed);
+        for _ in 0..warm {
+            let invocation = api.invoke(self.event(mode), TIMEOUT).await?;
+            check(mode, &invocation.body, invocation.error)?;
+            run.warm.push(invocation.latency());
+        }
+        let cpu = cpu_time(pid)?.saturating_sub(cpu_before);
+        run.cpu_per_invocation = Some(cpu / warm as u32);
+        run.peak_rss_kib = Some(peak_rss_kib(pid)?);
+        // The last lines may still be in the pipe: give the reader a moment.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let written = lines.load(Ordering::Relaxed) - lines_before;
+        run.log_lines_per_invocation = Some(written as f64 / warm as f64);
+        self.fake.clear_requests();
+        Ok(run)
+    }
+}
+
+/// Counts the function's log lines (stdout and stderr), as Lambda's log capture would read
+/// them, so that a full pipe never stalls the function.
+fn drain(child: &mut Child, lines: &Arc<AtomicU64>) {
+    let out = child
+        .stdout
+        .take()
+        .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>);
+    let err = child
+        .stderr
+        .take()
+        .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>);
+    for stream in [out, err].into_iter().flatten() {
+        let lines = Arc::clone(lines);
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(stream);
+            let mut line = Vec::new();
+            while reader.read_until(b'\n', &mut line).map_or(false, |n| n > 0) {
+                lines.fetch_add(1, Ordering::Relaxed);
+                line.clear();
+            }
+        });
+    }
+}
+
+/// Fails on an answer that is not the success the bench expects, so that a broken build never
+/// passes for a fast one.
+fn check(mode: Mode, body: &[u8], error: bool) -> Result<(), String> {
+    let text = String::from_utf8_lossy(body);
+    if error {
+        return Err(format!("the function reported an error: {text}"));
+    }
+    let answer: Value = serde_json::from_slice(body).map_err(|e| format!("{e}: {text}"))?;
+    let ok = match mode {
+        Mode::Http => answer["statusCode"].as_u64() == Some(200),
+        Mode::Worker => answer["batchItemFailures"]
+            .as_array()
+            .is_some_and(|failures| failures.is_empty()),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("unexpected answer: {text}"))
+    }
+}
+
+/// User + system CPU time of a process so far, all its threads, from /proc.
+fn cpu_time(pid: u32) -> Result<Duration, String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map_err(|e| format!("/proc/{pid}/stat: {e}"))?;
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    // After the command's closing parenthesis: state is field 0, utime 11, stime 12 (ticks).
+    let ticks: u64 = [11, 12]
+        .iter()
+        .filter_map(|i| fields.get(*i).and_then(|f| f.parse::<u64>().ok()))
+        .sum();
+    Ok(Duration::from_micros(ticks * 1_000_000 / clock_ticks()))
+}
+
+fn clock_ticks() -> u64 {
+    // SAFETY-free: getconf is the portable way; Linux uses 100 everywhere this runs.
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|out| String::from_utf8(out.stdout).ok())
+        .and_then(|text| text.trim().parse().ok())
+        .unwrap_or(100)
+}
+
+/// The process's peak resident memory (VmHWM), in KiB.
+fn peak_rss_kib(pid: u32) -> Result<u64, String> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .map_err(|e| format!("/proc/{pid}/status: {e}"))?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .ok_or_else(|| "no VmHWM in /proc status".to_owned())
+}
+
+/// The binary zipped as Lambda takes it: one file named `bootstrap`, deflated.
+fn zipped_size(binary: &Path) -> Result<u64, String> {
+    let dir = std::env::temp_dir().join(format!("lambda-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let zip = dir.join("bootstrap.zip");
+    let script = "import sys, zipfile\n\
+        with zipfile.ZipFile(sys.argv[2], 'w', zipfile.ZIP_DEFLATED) as z:\n\
+        \x20   z.write(sys.argv[1], 'bootstrap')\n";
+    let status = Command::new("python3")
+        .args(["-c", script])
+        .arg(binary)
+        .arg(&zip)
+        .status()
+        .map_err(|e| format!("python3 (to zip the binary): {e}"))?;
+    if !status.success() {
+        return Err("python3 could not zip the binary".to_owned());
+    }
+    let size = std::fs::metadata(&zip).map_err(|e| e.to_string())?.len();
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(size)
+}
+
+fn median(mut values: Vec<Duration>) -> Duration {
+    values.sort();
+    values.get(values.len() / 2).copied().unwrap_or_default()
+}
+
+fn percentile(values: &[Duration], share: f64) -> Duration {
+    let mut sorted = values.to_vec();
+    sorted.sort();
+    let index = ((sorted.len() as f64 - 1.0) * share).round() as usize;
+    sorted.get(index).copied().unwrap_or_default()
+}
+
+fn ms(duration: Duration) -> String {
+    format!("{:.2} ms", duration.as_secs_f64() * 1000.0)
+}
+
+fn report(binary: &Path, mode: Mode, runs: &[Run]) {
+    let warm: Vec<Duration> = runs.iter().flat_map(|r| r.warm.iter().copied()).collect();
+    let cpu: Vec<Duration> = runs.iter().filter_map(|r| r.cpu_per_invocation).collect();
+    let rss = runs
+        .iter()
+        .filter_map(|r| r.peak_rss_kib)
+        .max()
+        .unwrap_or(0);
+    let lines: Vec<f64> = runs
+        .iter()
+        .filter_map(|r| r.log_lines_per_invocation)
+        .collect();
+    let lines = lines.iter().sum::<f64>() / lines.len().max(1) as f64;
+    println!(
+        "  {} ({} cold starts, {} warm invocations)",
+        mode.name(),
+        runs.len(),
+        warm.len()
+    );
+    println!(
+        "    init {:>10}   first invocation {:>10}   cold total {:>10}",
+        ms(median(runs.iter().map(|r| r.init).collect())),
+        ms(median(runs.iter().map(|r| r.first).collect())),
+        ms(median(runs.iter().map(|r| r.cold).collect())),
+    );
+    println!(
+        "    warm p50 {:>10}   warm p99 {:>10}   CPU per invocation {:>10}",
+        ms(percentile(&warm, 0.5)),
+        ms(percentile(&warm, 0.99)),
+        ms(median(cpu)),
+    );
+    println!(
+        "    peak RSS {:.1} MiB   log lines per invocation {lines:.2}   ({})",
+        rss as f64 / 1024.0,
+        binary.display()
+    );
+}
+
+#[tokio::main]
+async fn main() {
+    let options = match options() {
+        Ok(options) => options,
+        Err(error) => {
+            eprintln!("error: {error}");
+            std::process::exit(2);
+        }
+    };
+    let bench = match Bench::start().await {
+        Ok(bench) => bench,
+        Err(error) => {
+            eprintln!("error: {error}");
+            std::process::exit(1);
+        }
+    };
+    println!("The function under a Lambda Runtime API emulator on loopback (medians over runs):");
+    for binary in &options.binaries {
+        let size = std::fs::metadata(binary).map(|m| m.len()).unwrap_or(0);
+        match zipped_size(binary) {
+            Ok(zipped) => println!(
+                "  {}: {size} bytes ({:.2} MiB), zipped {zipped} bytes ({:.2} MiB)",
+                binary.display(),
+                size as f64 / 1048576.0,
+                zipped as f64 / 1048576.0
+            ),
+            Err(error) => println!("  {}: {size} bytes; zip: {error}", binary.display()),
+        }
+    }
+    for &mode in &options.modes {
+        let mut results: Vec<Vec<Run>> = options.binaries.iter().map(|_| Vec::new()).collect();
+        for index in 0..options.runs {
+            let warm = if index < options.warm_runs {
+                options.warm
+            } else {
+                0
+            };
+            for (binary, runs) in options.binaries.iter().zip(results.iter_mut()) {
+                match bench.run(binary, mode, warm).await {
+                    Ok(run) => runs.push(run),
+                    Err(error) => {
+                        eprintln!("error: {} {}: {error}", binary.display(), mode.name());
+                        std::process::exit(1);
+                    }
+                }
+            }
+        }
+        for (binary, runs) in options.binaries.iter().zip(&results) {
+            report(binary, mode, runs);
+        }
+    }
+}
