@@ -106,8 +106,10 @@ struct Run {
     first: Duration,
     cold: Duration,
     warm: Vec<Duration>,
-    cpu_per_invocation: Option<Duration>,
+    cpu_per_invocation: Option<Cpu>,
     peak_rss_kib: Option<u64>,
+    /// Resident memory at the end: heap and stacks (RssAnon), the binary's pages (RssFile).
+    rss_anon_file_kib: Option<(u64, u64)>,
     log_lines_per_invocation: Option<f64>,
 }
 
@@ -234,8 +236,7 @@ impl Bench {
         let result = self
             .measure(&api, &mut child, started, mode, warm, &lines)
             .await;
-        let _ = child.kill();
-        let _ = child.wait();
+        stop(&mut child);
         result
     }
 
@@ -268,9 +269,9 @@ impl Bench {
             check(mode, &invocation.body, invocation.error)?;
             run.warm.push(invocation.latency());
         }
-        let cpu = cpu_time(pid)?.saturating_sub(cpu_before);
-        run.cpu_per_invocation = Some(cpu / warm as u32);
-        run.peak_rss_kib = Some(peak_rss_kib(pid)?);
+        run.cpu_per_invocation = Some(cpu_time(pid)?.since(cpu_before).per(warm));
+        run.peak_rss_kib = Some(status_kib(pid, "VmHWM")?);
+        run.rss_anon_file_kib = Some((status_kib(pid, "RssAnon")?, status_kib(pid, "RssFile")?));
         // The last lines may still be in the pipe: give the reader a moment.
         tokio::time::sleep(Duration::from_millis(50)).await;
         let written = lines.load(Ordering::Relaxed) - lines_before;
@@ -278,6 +279,23 @@ impl Bench {
         self.fake.clear_requests();
         Ok(run)
     }
+}
+
+/// Ends the function as Lambda ends a container: SIGTERM, then SIGKILL if it lingers (so that a
+/// profiler wrapped around the binary, `--binary` a script, can write its data).
+fn stop(child: &mut Child) {
+    let _ = Command::new("kill")
+        .args(["-s", "TERM", &child.id().to_string()])
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 /// Counts the function's log lines (stdout and stderr), as Lambda's log capture would read
@@ -325,8 +343,35 @@ fn check(mode: Mode, body: &[u8], error: bool) -> Result<(), String> {
     }
 }
 
-/// User + system CPU time of a process so far, all its threads, from /proc.
-fn cpu_time(pid: u32) -> Result<Duration, String> {
+/// CPU time of a process so far, all its threads, from /proc: user and system.
+#[derive(Clone, Copy, Default)]
+struct Cpu {
+    user: Duration,
+    system: Duration,
+}
+
+impl Cpu {
+    fn total(self) -> Duration {
+        self.user + self.system
+    }
+
+    fn since(self, before: Cpu) -> Cpu {
+        Cpu {
+            user: self.user.saturating_sub(before.user),
+            system: self.system.saturating_sub(before.system),
+        }
+    }
+
+    fn per(self, count: usize) -> Cpu {
+        let count = u32::try_from(count.max(1)).unwrap_or(u32::MAX);
+        Cpu {
+            user: self.user / count,
+            system: self.system / count,
+        }
+    }
+}
+
+fn cpu_time(pid: u32) -> Result<Cpu, String> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .map_err(|e| format!("/proc/{pid}/stat: {e}"))?;
     let fields: Vec<&str> = stat
@@ -336,33 +381,42 @@ fn cpu_time(pid: u32) -> Result<Duration, String> {
         .split_whitespace()
         .collect();
     // After the command's closing parenthesis: state is field 0, utime 11, stime 12 (ticks).
-    let ticks: u64 = [11, 12]
-        .iter()
-        .filter_map(|i| fields.get(*i).and_then(|f| f.parse::<u64>().ok()))
-        .sum();
-    Ok(Duration::from_micros(ticks * 1_000_000 / clock_ticks()))
+    let ticks = |index: usize| -> Result<Duration, String> {
+        let ticks: u64 = fields
+            .get(index)
+            .and_then(|f| f.parse().ok())
+            .ok_or_else(|| format!("/proc/{pid}/stat has no field {index}"))?;
+        Ok(Duration::from_micros(ticks * 1_000_000 / clock_ticks()))
+    };
+    Ok(Cpu {
+        user: ticks(11)?,
+        system: ticks(12)?,
+    })
 }
 
+/// The kernel's clock ticks per second, which /proc counts CPU time in (100 on Linux here).
 fn clock_ticks() -> u64 {
-    // SAFETY-free: getconf is the portable way; Linux uses 100 everywhere this runs.
-    Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|out| String::from_utf8(out.stdout).ok())
-        .and_then(|text| text.trim().parse().ok())
-        .unwrap_or(100)
+    static TICKS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *TICKS.get_or_init(|| {
+        Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|out| String::from_utf8(out.stdout).ok())
+            .and_then(|text| text.trim().parse().ok())
+            .unwrap_or(100)
+    })
 }
 
-/// The process's peak resident memory (VmHWM), in KiB.
-fn peak_rss_kib(pid: u32) -> Result<u64, String> {
+/// One memory figure of a process's /proc status (`VmHWM`: its peak resident memory), in KiB.
+fn status_kib(pid: u32, field: &str) -> Result<u64, String> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
         .map_err(|e| format!("/proc/{pid}/status: {e}"))?;
     status
         .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-        .ok_or_else(|| "no VmHWM in /proc status".to_owned())
+        .ok_or_else(|| format!("no {field} in /proc/{pid}/status"))
 }
 
 /// The binary zipped as Lambda takes it: one file named `bootstrap`, deflated.
@@ -405,7 +459,9 @@ fn ms(duration: Duration) -> String {
 
 fn report(binary: &Path, mode: Mode, runs: &[Run]) {
     let warm: Vec<Duration> = runs.iter().flat_map(|r| r.warm.iter().copied()).collect();
-    let cpu: Vec<Duration> = runs.iter().filter_map(|r| r.cpu_per_invocation).collect();
+    let cpu: Vec<Cpu> = runs.iter().filter_map(|r| r.cpu_per_invocation).collect();
+    let cpu_user = median(cpu.iter().map(|c| c.user).collect());
+    let cpu_system = median(cpu.iter().map(|c| c.system).collect());
     let rss = runs
         .iter()
         .filter_map(|r| r.peak_rss_kib)
@@ -429,16 +485,25 @@ fn report(binary: &Path, mode: Mode, runs: &[Run]) {
         ms(median(runs.iter().map(|r| r.cold).collect())),
     );
     println!(
-        "    warm p50 {:>10}   warm p99 {:>10}   CPU per invocation {:>10}",
+        "    warm p50 {:>10}   warm p99 {:>10}   CPU per invocation {:>10} (user {}, system {})",
         ms(percentile(&warm, 0.5)),
         ms(percentile(&warm, 0.99)),
-        ms(median(cpu)),
+        ms(median(cpu.iter().map(|c| c.total()).collect())),
+        ms(cpu_user),
+        ms(cpu_system),
     );
+    let (anon, file) = runs
+        .iter()
+        .filter_map(|r| r.rss_anon_file_kib)
+        .max()
+        .unwrap_or_default();
     println!(
-        "    peak RSS {:.1} MiB   log lines per invocation {lines:.2}   ({})",
+        "    peak RSS {:.1} MiB (at the end: heap and stacks {:.1}, binary {:.1})   log lines per invocation {lines:.2}",
         rss as f64 / 1024.0,
-        binary.display()
+        anon as f64 / 1024.0,
+        file as f64 / 1024.0,
     );
+    println!("    ({})", binary.display());
 }
 
 #[tokio::main]
