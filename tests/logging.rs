@@ -89,6 +89,31 @@ async fn logs_carry_each_change_but_no_secret_or_whole_phone() {
             ("upsert".to_string(), "emp-1".to_string()),
         ]
     );
+    // At INFO, one line per change and one per request, which carries what it came to.
+    let info: Vec<&str> = lines
+        .iter()
+        .filter(|l| l["level"] == "INFO")
+        .map(|l| l["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        info,
+        [
+            "user already absent",
+            "user upserted",
+            "request answered",
+            "request answered"
+        ],
+        "{text}"
+    );
+    let answered = lines
+        .iter()
+        .find(|l| l["message"] == "request answered")
+        .unwrap();
+    assert_eq!(answered["status"], 200);
+    assert_eq!(answered["span"]["upserted"], 1);
+    assert_eq!(answered["span"]["already_absent"], 1);
+    assert_eq!(answered["span"]["rejected"], 1);
+    assert_eq!(answered["span"]["not_applied"], 0);
     let upsert = lines.iter().find(|l| l["user_id"] == "emp-1").unwrap();
     assert_eq!(upsert["phone"], "79*******67");
     assert_eq!(upsert["span"]["request_id"], "0f1e2d3c-request");

@@ -132,7 +132,19 @@ impl App {
         let deadline = deadline_ms
             .and_then(|ms| deadline_instant(ms, SystemTime::now()))
             .map_or(budget, |lambda| lambda.min(budget));
-        let span = tracing::info_span!("request", request_id = %request_id);
+        // The request's one INFO line ("request answered") carries what the request came to:
+        // the workflows record their counts on this span.
+        let span = tracing::info_span!(
+            "request",
+            request_id = %request_id,
+            upserted = tracing::field::Empty,
+            deleted = tracing::field::Empty,
+            already_absent = tracing::field::Empty,
+            rejected = tracing::field::Empty,
+            stale = tracing::field::Empty,
+            not_applied = tracing::field::Empty,
+            queued = tracing::field::Empty,
+        );
         async {
             if let Some(deadline_ms) = deadline_ms {
                 tracing::debug!(deadline_ms, "invocation deadline");

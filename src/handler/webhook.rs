@@ -13,7 +13,7 @@ use super::request::accept_post;
 use super::response::{batch_response, enqueue_response, json_response, refusal_response};
 use crate::domain::SourceTime;
 use crate::metrics::{self, Unit};
-use crate::service::EnqueueOutcome;
+use crate::service::{BatchReport, EnqueueOutcome};
 use crate::sources::contract::{Inbound, Received, Webhook};
 
 pub async fn serve(
@@ -49,6 +49,9 @@ pub async fn serve(
                     ),
                 ],
             );
+            let span = tracing::Span::current();
+            span.record("queued", accepted);
+            span.record("rejected", report.summary.rejected.len());
             enqueue_response(&report, request_id)
         }
         Ok(Received::Batch(batch)) => {
@@ -57,6 +60,7 @@ pub async fn serve(
                 .service
                 .apply_batch(batch, SourceTime::now(), &mut session)
                 .await;
+            record_counts(&report);
             batch_response(&report, request_id)
         }
         Ok(Received::Ignored(reason)) => {
@@ -68,6 +72,18 @@ pub async fn serve(
         }
         Err(refusal) => refusal_response(refusal),
     }
+}
+
+/// Puts what a batch came to on the request's span, for its closing log line.
+pub fn record_counts(report: &BatchReport) {
+    let span = tracing::Span::current();
+    let summary = &report.summary;
+    span.record("upserted", summary.upserted.len());
+    span.record("deleted", summary.deleted.len());
+    span.record("already_absent", summary.already_absent.len());
+    span.record("rejected", summary.rejected.len());
+    span.record("stale", report.stale);
+    span.record("not_applied", summary.not_applied.len());
 }
 
 /// A digest of the body: names a request whose source gives it no id of its own.

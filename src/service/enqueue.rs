@@ -81,7 +81,7 @@ impl SyncService {
                 Err(error) => EnqueueOutcome::Failed(error),
             },
         };
-        tracing::info!(
+        tracing::debug!(
             queued = accepted.len(),
             rejected = summary.rejected.len(),
             "batch accepted"

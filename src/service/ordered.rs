@@ -112,7 +112,7 @@ impl Session<'_> {
             };
         }
         let result = self.apply_with(&plan, &mut summary, progress).await;
-        tracing::info!(
+        tracing::debug!(
             upserted = summary.upserted.len(),
             deleted = summary.deleted.len(),
             already_absent = summary.already_absent.len(),
