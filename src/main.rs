@@ -6,6 +6,7 @@
 
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::thread::JoinHandle;
 use std::time::SystemTime;
 
 use aws_lambda_events::event::sqs::SqsEvent;
@@ -20,8 +21,7 @@ use wazzup_user_sync::sources::registry;
 use wazzup_user_sync::worker::Worker;
 use wazzup_user_sync::{telemetry, wiring};
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     telemetry::init();
     let config = match Config::from_env(&wiring::secret_fields()) {
         Ok(config) => config,
@@ -30,12 +30,31 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let mode = std::env::var("WAZZUP_FUNCTION_MODE").unwrap_or_default();
-    let result = match mode.as_str() {
-        "scheduled" => run_scheduled(&config).await,
-        "worker" => run_worker(&config).await,
-        _ => run_http(&config).await,
+    // The phone library's metadata loads on its own thread while the runtime reads the secret
+    // and builds the clients; init ends when both are done, so the first request pays for
+    // neither.
+    let phones = config.phone_region;
+    let warm_up = std::thread::spawn(move || phones.warm_up());
+    // Lambda hands a container one invocation at a time: one thread runs it, with no
+    // hand-offs between worker threads (measured: see README "Performance").
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            tracing::error!(%error, "cannot start the async runtime");
+            return ExitCode::FAILURE;
+        }
     };
+    let mode = std::env::var("WAZZUP_FUNCTION_MODE").unwrap_or_default();
+    let result = runtime.block_on(async {
+        match mode.as_str() {
+            "scheduled" => run_scheduled(&config, warm_up).await,
+            "worker" => run_worker(&config, warm_up).await,
+            _ => run_http(&config, warm_up).await,
+        }
+    });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -45,8 +64,16 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run_http(config: &Config) -> Result<(), lambda_runtime::Error> {
+/// Waits for the start-up work done beside the async set-up.
+fn ready(warm_up: JoinHandle<()>) {
+    if warm_up.join().is_err() {
+        tracing::warn!("loading the phone metadata failed at start; the first phone will load it");
+    }
+}
+
+async fn run_http(config: &Config, warm_up: JoinHandle<()>) -> Result<(), lambda_runtime::Error> {
     let app = Arc::new(App::from_config(config).await?);
+    ready(warm_up);
     lambda_http::run(service_fn(move |request: Request| {
         let app = Arc::clone(&app);
         async move { Ok::<_, std::convert::Infallible>(app.handle(request).await) }
@@ -54,9 +81,14 @@ async fn run_http(config: &Config) -> Result<(), lambda_runtime::Error> {
     .await
 }
 
-async fn run_worker(config: &Config) -> Result<(), lambda_runtime::Error> {
+async fn run_worker(config: &Config, warm_up: JoinHandle<()>) -> Result<(), lambda_runtime::Error> {
     let settings = service_settings(&Settings::from(config));
     let service = Arc::new(wiring::service(config, settings).await?);
+    // The secret is read at init, as the HTTP function's is, not inside the first batch.
+    if let Err(error) = service.credentials().current().await {
+        tracing::warn!(%error, "the secret could not be read at start; the first batch tries again");
+    }
+    ready(warm_up);
     let worker = Arc::new(Worker::new(service, config.max_receive_count));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let worker = Arc::clone(&worker);
@@ -68,7 +100,10 @@ async fn run_worker(config: &Config) -> Result<(), lambda_runtime::Error> {
     .await
 }
 
-async fn run_scheduled(config: &Config) -> Result<(), lambda_runtime::Error> {
+async fn run_scheduled(
+    config: &Config,
+    warm_up: JoinHandle<()>,
+) -> Result<(), lambda_runtime::Error> {
     let settings = service_settings(&Settings::from(config));
     let service = wiring::service(config, settings).await?;
     let mut function = ScheduledFunction::new(Arc::new(service))?;
@@ -80,6 +115,7 @@ async fn run_scheduled(config: &Config) -> Result<(), lambda_runtime::Error> {
         ));
     }
     let function = Arc::new(function);
+    ready(warm_up);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<ScheduledSync>| {
         let function = Arc::clone(&function);
         async move {

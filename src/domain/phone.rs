@@ -4,7 +4,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use rlibphonenumber::{PhoneNumber, PhoneNumberFormat, Region};
+use rlibphonenumber::{PHONE_NUMBER_UTIL, PhoneNumber, PhoneNumberFormat, PhoneNumberType, Region};
 
 /// Why a phone number was not used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -61,6 +61,25 @@ impl Phone {
     /// messages: `79263334567` becomes `79*******67`.
     pub fn masked(&self) -> String {
         mask_phone(&self.0)
+    }
+}
+
+impl PhoneRegion {
+    /// Loads the phone library's metadata and compiles what reading this region's numbers
+    /// needs (its fixed-line and mobile patterns, written nationally and internationally), so
+    /// that the first request carrying a phone does not pay for it: about 8 ms, once per
+    /// container. Blocking; call at start, beside the other start-up work.
+    pub fn warm_up(self) {
+        for kind in [PhoneNumberType::FixedLine, PhoneNumberType::Mobile] {
+            let Ok(example) =
+                PHONE_NUMBER_UTIL.get_example_number_for_type_and_region(self.0, kind)
+            else {
+                continue;
+            };
+            for format in [PhoneNumberFormat::National, PhoneNumberFormat::E164] {
+                let _ = Phone::parse(&example.format_as(format), self.0);
+            }
+        }
     }
 }
 
@@ -124,6 +143,47 @@ mod tests {
         ] {
             assert_eq!(Phone::parse(raw, ru).unwrap().as_str(), want, "{raw}");
         }
+    }
+
+    /// What people paste from other systems: other digit scripts, a full-width plus,
+    /// extensions, letters, `tel:` links and unusual separators. The phone library is built with
+    /// regex-lite (see Cargo.toml): these read as they do with the full regex engine.
+    #[test]
+    fn phones_written_unusually_read_as_with_the_full_regex_engine() {
+        let ru = PhoneRegion::default().0;
+        for (raw, want) in [
+            (
+                "\u{FF0B}\u{FF17} \u{FF19}\u{FF12}\u{FF16} 333 45 67",
+                Some("79263334567"),
+            ),
+            (
+                "\u{0668}\u{0669}\u{0662}\u{0666}\u{0661}\u{0662}\u{0663}\u{0664}\u{0665}\u{0666}\u{0667}",
+                Some("79261234567"),
+            ),
+            ("+7 926 333-45-67 ext. 123", Some("79263334567")),
+            ("+7 926 333-45-67 доб. 5", Some("79263334567")),
+            ("+1-800-FLOWERS", Some("18003569377")),
+            ("tel:+7-926-333-45-67", Some("79263334567")),
+            ("+7.926.333.45.67", Some("79263334567")),
+            ("+7/926/333/45/67", Some("79263334567")),
+            ("00 44 20 7183 8750", None),
+            ("+7 926 333-45-6", None),
+            ("++7 926 333 45 67", Some("79263334567")),
+        ] {
+            let got = Phone::parse(raw, ru).ok();
+            assert_eq!(got.as_ref().map(Phone::as_str), want, "{raw}");
+        }
+    }
+
+    #[test]
+    fn warming_up_leaves_parsing_unchanged() {
+        let ru = PhoneRegion::default();
+        ru.warm_up();
+        "us".parse::<PhoneRegion>().unwrap().warm_up();
+        assert_eq!(
+            Phone::parse("8 (926) 123-45-67", ru.0).unwrap().as_str(),
+            "79261234567"
+        );
     }
 
     #[test]
