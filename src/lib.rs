@@ -20,6 +20,7 @@
 
 pub mod adapters;
 pub mod auth;
+pub mod aws_sdk;
 pub mod config;
 pub mod credentials;
 pub mod deadline;
@@ -31,6 +32,7 @@ pub mod scheduled;
 pub mod service;
 pub mod sources;
 pub mod telemetry;
+pub mod tls;
 pub mod wazzup;
 pub mod wiring;
 pub mod worker;

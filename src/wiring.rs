@@ -5,9 +5,9 @@
 
 use std::sync::Arc;
 
-use crate::adapters::aws::sdk_config;
 use crate::adapters::dynamodb::DynamoStateStore;
 use crate::adapters::sqs::SqsQueue;
+use crate::aws_sdk;
 use crate::config::{Config, SecretSource};
 use crate::credentials::{
     ADMIN_TOKEN, CredentialProvider, SecretError, SecretFields, SecretsManagerCredentials,
@@ -55,40 +55,66 @@ pub fn wazzup_client(config: &Config) -> Result<WazzupClient, WazzupError> {
 
 /// The credential provider a configuration asks for.
 pub async fn credentials(config: &Config) -> Result<Arc<dyn CredentialProvider>, StartupError> {
-    Ok(match &config.secret_source {
-        SecretSource::Environment(credentials) => Arc::new(StaticCredentials::checked(
+    let aws = match &config.secret_source {
+        SecretSource::SecretsManager { .. } => Some(aws_sdk::config().await),
+        SecretSource::Environment(_) => None,
+    };
+    credentials_with(config, aws.as_ref())
+}
+
+/// The credential provider, reading Secrets Manager with `aws` when the secret is there.
+fn credentials_with(
+    config: &Config,
+    aws: Option<&aws_config::SdkConfig>,
+) -> Result<Arc<dyn CredentialProvider>, StartupError> {
+    Ok(match (&config.secret_source, aws) {
+        (SecretSource::SecretsManager { secret_id, ttl }, Some(aws)) => Arc::new(
+            SecretsManagerCredentials::new(
+                aws_sdk_secretsmanager::Client::new(aws),
+                secret_id.clone(),
+                *ttl,
+            )
+            .with_check(check_secrets),
+        ),
+        (SecretSource::SecretsManager { .. }, None) => {
+            return Err(StartupError::Secret(SecretError::Unavailable(
+                "no AWS SDK configuration for Secrets Manager".into(),
+            )));
+        }
+        (SecretSource::Environment(credentials), _) => Arc::new(StaticCredentials::checked(
             credentials.clone(),
             check_secrets,
         )?),
-        SecretSource::SecretsManager { secret_id, ttl } => {
-            let client = SecretsManagerCredentials::client_from_environment().await;
-            Arc::new(
-                SecretsManagerCredentials::new(client, secret_id.clone(), *ttl)
-                    .with_check(check_secrets),
-            )
-        }
     })
 }
 
 /// The service a configuration asks for: the queue when `QUEUE_URL` is set (queued mode), the
-/// state table when `STATE_TABLE` is.
+/// state table when `STATE_TABLE` is. The AWS SDK's configuration is loaded once, for every
+/// AWS client the service needs.
 pub async fn service(
     config: &Config,
     settings: ServiceSettings,
 ) -> Result<SyncService, StartupError> {
-    let mut service =
-        SyncService::new(wazzup_client(config)?, credentials(config).await?, settings);
-    if config.queue_url.is_some() || config.state_table.is_some() {
-        let aws = sdk_config().await;
+    let needs_aws = matches!(config.secret_source, SecretSource::SecretsManager { .. })
+        || config.queue_url.is_some()
+        || config.state_table.is_some();
+    let aws = if needs_aws {
+        Some(aws_sdk::config().await)
+    } else {
+        None
+    };
+    let credentials = credentials_with(config, aws.as_ref())?;
+    let mut service = SyncService::new(wazzup_client(config)?, credentials, settings);
+    if let Some(aws) = &aws {
         if let Some(url) = &config.queue_url {
             service = service.with_queue(Arc::new(SqsQueue::new(
-                aws_sdk_sqs::Client::new(&aws),
+                aws_sdk_sqs::Client::new(aws),
                 url.clone(),
             )));
         }
         if let Some(table) = &config.state_table {
             service = service.with_state(Arc::new(DynamoStateStore::new(
-                aws_sdk_dynamodb::Client::new(&aws),
+                aws_sdk_dynamodb::Client::new(aws),
                 table.clone(),
             )));
         }

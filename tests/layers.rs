@@ -13,14 +13,16 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// The layers, bottom first; a module may import from its own rank or below.
-const LAYERS: [(&str, u8); 16] = [
+const LAYERS: [(&str, u8); 18] = [
     ("domain", 0),
     ("auth", 1),
+    ("aws_sdk", 1),
     ("config", 1),
     ("credentials", 1),
     ("deadline", 1),
     ("metrics", 1),
     ("telemetry", 1),
+    ("tls", 1),
     ("wazzup", 2),
     ("plan", 3),
     ("service", 4),
@@ -33,13 +35,15 @@ const LAYERS: [(&str, u8); 16] = [
 ];
 
 /// The side modules: at rank 1, each may import the domain and the other side modules only.
-const SIDE: [&str; 6] = [
+const SIDE: [&str; 8] = [
     "auth",
+    "aws_sdk",
     "config",
     "credentials",
     "deadline",
     "metrics",
     "telemetry",
+    "tls",
 ];
 
 /// What a source's folder may import from `sources/` besides itself.

@@ -2,7 +2,6 @@
 //! FIFO, DynamoDB) for Lambda and in process for local runs. At the level of the sources: they
 //! implement the service's traits and are chosen by the entry points.
 
-pub mod aws;
 pub mod dynamodb;
 pub mod memory;
 pub mod sqs;

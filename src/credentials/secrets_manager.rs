@@ -47,20 +47,12 @@ impl SecretsManagerCredentials {
         self
     }
 
-    /// Builds the AWS SDK client from the standard AWS configuration chain (region,
-    /// credentials, `AWS_ENDPOINT_URL_SECRETS_MANAGER`), with short timeouts so that an
-    /// unreachable Secrets Manager turns into a quick 503 rather than a Lambda timeout.
+    /// Builds the AWS SDK client from the function's shared SDK configuration
+    /// ([`crate::aws_sdk`]: the standard chain, `AWS_ENDPOINT_URL_SECRETS_MANAGER`, short
+    /// timeouts so that an unreachable Secrets Manager turns into a quick 503 rather than a
+    /// Lambda timeout). A caller holding that configuration already uses `Client::new`.
     pub async fn client_from_environment() -> aws_sdk_secretsmanager::Client {
-        let timeouts = aws_config::timeout::TimeoutConfig::builder()
-            .connect_timeout(Duration::from_secs(2))
-            .operation_attempt_timeout(Duration::from_secs(3))
-            .operation_timeout(Duration::from_secs(8))
-            .build();
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .timeout_config(timeouts)
-            .load()
-            .await;
-        aws_sdk_secretsmanager::Client::new(&config)
+        aws_sdk_secretsmanager::Client::new(&crate::aws_sdk::config().await)
     }
 
     async fn fetch(&self) -> Result<Arc<Credentials>, SecretError> {

@@ -13,10 +13,13 @@ pub const MAX_PAGES: usize = 200;
 
 /// An HTTP client for CRM APIs, with bounded timeouts.
 pub fn http_client() -> Result<reqwest::Client, DirectoryError> {
+    let tls =
+        crate::tls::rustls_config().map_err(|e| DirectoryError::Unreachable(e.to_string()))?;
     reqwest::Client::builder()
         .user_agent(concat!("wazzup-user-sync/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(Duration::from_secs(3))
         .timeout(Duration::from_secs(15))
+        .tls_backend_preconfigured(tls)
         .build()
         .map_err(|e| DirectoryError::Unreachable(e.to_string()))
 }

@@ -123,9 +123,12 @@ impl WazzupClient {
                 config.base_url
             )));
         }
+        let tls = crate::tls::rustls_config()
+            .map_err(|e| WazzupError::Transport(format!("cannot set up TLS: {e}")))?;
         let http = reqwest::Client::builder()
             .user_agent(concat!("wazzup-user-sync/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(config.connect_timeout)
+            .tls_backend_preconfigured(tls)
             .build()
             .map_err(|e| WazzupError::Transport(format!("cannot build the HTTP client: {e}")))?;
         let limiter = RateLimiter::new(config.rate_limit, config.rate_window);

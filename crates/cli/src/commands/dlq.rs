@@ -5,8 +5,8 @@
 use std::fmt::Write as _;
 
 use serde_json::json;
-use wazzup_user_sync::adapters::aws::sdk_config;
 use wazzup_user_sync::adapters::sqs::{DeadLetters, SqsQueue};
+use wazzup_user_sync::aws_sdk;
 use wazzup_user_sync::domain::SyncEvent;
 use wazzup_user_sync::service::QueueError;
 
@@ -19,7 +19,7 @@ fn queue_failure(error: &QueueError) -> Failure {
 }
 
 pub async fn run(out: Output, command: &DlqCommand) -> Result<u8, Failure> {
-    let sqs = aws_sdk_sqs::Client::new(&sdk_config().await);
+    let sqs = aws_sdk_sqs::Client::new(&aws_sdk::config().await);
     match command {
         DlqCommand::List { queues } => {
             let letters = DeadLetters::new(sqs, &queues.dlq_url)
