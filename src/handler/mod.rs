@@ -132,25 +132,29 @@ impl App {
         let deadline = deadline_ms
             .and_then(|ms| deadline_instant(ms, SystemTime::now()))
             .map_or(budget, |lambda| lambda.min(budget));
-        // The request's one INFO line ("request answered") carries what the request came to:
-        // the workflows record their counts on this span.
-        let span = tracing::info_span!(
-            "request",
-            request_id = %request_id,
-            upserted = tracing::field::Empty,
-            deleted = tracing::field::Empty,
-            already_absent = tracing::field::Empty,
-            rejected = tracing::field::Empty,
-            stale = tracing::field::Empty,
-            not_applied = tracing::field::Empty,
-            queued = tracing::field::Empty,
-        );
+        let span = tracing::info_span!("request", request_id = %request_id);
         async {
             if let Some(deadline_ms) = deadline_ms {
                 tracing::debug!(deadline_ms, "invocation deadline");
             }
             let response = routes::route(self, request, &request_id, Some(deadline)).await;
-            tracing::info!(status = response.status().as_u16(), "request answered");
+            // The request's one INFO line, with what a batch came to when it was one.
+            let counts = response
+                .extensions()
+                .get::<Counts>()
+                .copied()
+                .unwrap_or_default();
+            tracing::info!(
+                status = response.status().as_u16(),
+                upserted = counts.upserted,
+                deleted = counts.deleted,
+                already_absent = counts.already_absent,
+                rejected = counts.rejected,
+                stale = counts.stale,
+                not_applied = counts.not_applied,
+                queued = counts.queued,
+                "request answered"
+            );
             response
         }
         .instrument(span)
@@ -165,6 +169,19 @@ impl App {
             max_events: self.settings.max_events,
         }
     }
+}
+
+/// What a batch came to, carried from its workflow to the request's closing log line in the
+/// answer's extensions (never sent to the caller). A field left out is not logged.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Counts {
+    pub upserted: Option<usize>,
+    pub deleted: Option<usize>,
+    pub already_absent: Option<usize>,
+    pub rejected: Option<usize>,
+    pub stale: Option<usize>,
+    pub not_applied: Option<usize>,
+    pub queued: Option<usize>,
 }
 
 /// What the service needs of the HTTP function's settings.

@@ -8,9 +8,9 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use tokio::time::Instant;
 
-use super::App;
 use super::request::accept_post;
 use super::response::{batch_response, enqueue_response, json_response, refusal_response};
+use super::{App, Counts};
 use crate::domain::SourceTime;
 use crate::metrics::{self, Unit};
 use crate::service::{BatchReport, EnqueueOutcome};
@@ -49,10 +49,13 @@ pub async fn serve(
                     ),
                 ],
             );
-            let span = tracing::Span::current();
-            span.record("queued", accepted);
-            span.record("rejected", report.summary.rejected.len());
-            enqueue_response(&report, request_id)
+            let mut response = enqueue_response(&report, request_id);
+            response.extensions_mut().insert(Counts {
+                queued: Some(accepted),
+                rejected: Some(report.summary.rejected.len()),
+                ..Counts::default()
+            });
+            response
         }
         Ok(Received::Batch(batch)) => {
             let mut session = app.service.session_with(credentials, deadline);
@@ -60,8 +63,9 @@ pub async fn serve(
                 .service
                 .apply_batch(batch, SourceTime::now(), &mut session)
                 .await;
-            record_counts(&report);
-            batch_response(&report, request_id)
+            let mut response = batch_response(&report, request_id);
+            response.extensions_mut().insert(counts(&report));
+            response
         }
         Ok(Received::Ignored(reason)) => {
             tracing::info!(%reason, "event ignored");
@@ -74,16 +78,18 @@ pub async fn serve(
     }
 }
 
-/// Puts what a batch came to on the request's span, for its closing log line.
-pub fn record_counts(report: &BatchReport) {
-    let span = tracing::Span::current();
+/// What a batch came to, for the request's closing log line.
+pub fn counts(report: &BatchReport) -> Counts {
     let summary = &report.summary;
-    span.record("upserted", summary.upserted.len());
-    span.record("deleted", summary.deleted.len());
-    span.record("already_absent", summary.already_absent.len());
-    span.record("rejected", summary.rejected.len());
-    span.record("stale", report.stale);
-    span.record("not_applied", summary.not_applied.len());
+    Counts {
+        upserted: Some(summary.upserted.len()),
+        deleted: Some(summary.deleted.len()),
+        already_absent: Some(summary.already_absent.len()),
+        rejected: Some(summary.rejected.len()),
+        stale: Some(report.stale),
+        not_applied: Some(summary.not_applied.len()),
+        queued: None,
+    }
 }
 
 /// A digest of the body: names a request whose source gives it no id of its own.
