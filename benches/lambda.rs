@@ -314,7 +314,7 @@ fn drain(child: &mut Child, lines: &Arc<AtomicU64>) {
         std::thread::spawn(move || {
             let mut reader = BufReader::new(stream);
             let mut line = Vec::new();
-            while reader.read_until(b'\n', &mut line).map_or(false, |n| n > 0) {
+            while reader.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
                 lines.fetch_add(1, Ordering::Relaxed);
                 line.clear();
             }
