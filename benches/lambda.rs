@@ -1,9 +1,10 @@
 //! The built function as Lambda runs it, printed as figures (`cargo bench --bench lambda`; on
 //! demand, not in CI; needs moto_server from `requirements-dev.txt`). Each run starts the
 //! release binary under a minimal Lambda Runtime API on loopback (HTTP/1.1 keep-alive), with
-//! its secret in Secrets Manager (moto_server) and the Wazzup fake, for the HTTP function
-//! (direct mode, one webhook with a phone) and the queue worker (one SQS record, with the state
-//! table in DynamoDB), and prints the medians over the runs of:
+//! its secret in Secrets Manager (moto_server) and the Wazzup fake, for the HTTP function (one
+//! webhook with a phone, in direct mode and in queued mode, its change sent to an SQS FIFO queue
+//! in moto) and the queue worker (one SQS record, with the state table in DynamoDB in moto), and
+//! prints the medians over the runs of:
 //!
 //! - init: process start to its first `next` poll (the secret read, the clients built);
 //! - first: the first invocation, from event handed to answer;
@@ -13,9 +14,9 @@
 //! - the binary's size, and zipped as Lambda takes it (`bootstrap`, deflate).
 //!
 //! Options after `--`: `--runs N` (cold starts per mode, 15), `--warm N` (invocations in each
-//! warm run, 1,000), `--warm-runs N` (3), `--mode http|worker` (both), and `--binary PATH`, given
-//! more than once to compare builds run for run (interleaved, so that drift in the machine
-//! touches each alike). The default binary is this build's own.
+//! warm run, 1,000), `--warm-runs N` (3), `--mode http|queued|worker` (all three), and
+//! `--binary PATH`, given more than once to compare builds run for run (interleaved, so that
+//! drift in the machine touches each alike). The default binary is this build's own.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -37,6 +38,7 @@ const TIMEOUT: Duration = Duration::from_secs(20);
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Mode {
     Http,
+    Queued,
     Worker,
 }
 
@@ -44,6 +46,7 @@ impl Mode {
     fn name(self) -> &'static str {
         match self {
             Mode::Http => "http (direct)",
+            Mode::Queued => "http (queued)",
             Mode::Worker => "worker (state table)",
         }
     }
@@ -62,7 +65,7 @@ fn options() -> Result<Options, String> {
         runs: 15,
         warm: 1000,
         warm_runs: 3,
-        modes: vec![Mode::Http, Mode::Worker],
+        modes: vec![Mode::Http, Mode::Queued, Mode::Worker],
         binaries: Vec::new(),
     };
     let mut args = std::env::args().skip(1);
@@ -76,8 +79,11 @@ fn options() -> Result<Options, String> {
             "--mode" => {
                 options.modes = match value("--mode")?.as_str() {
                     "http" => vec![Mode::Http],
+                    "queued" => vec![Mode::Queued],
                     "worker" => vec![Mode::Worker],
-                    other => return Err(format!("unknown mode {other:?}: http or worker")),
+                    other => {
+                        return Err(format!("unknown mode {other:?}: http, queued or worker"));
+                    }
                 }
             }
             // cargo bench passes `--bench`; a filter word is ignored.
@@ -118,6 +124,7 @@ struct Bench {
     moto: Moto,
     fake: WazzupFake,
     webhook: Bytes,
+    queue_url: String,
     /// Source times of the worker's changes, growing over the whole bench so that no change is
     /// older than one the state table already holds.
     clock: AtomicU64,
@@ -141,6 +148,7 @@ impl Bench {
             .await
             .map_err(|e| format!("create the secret in moto: {e}"))?;
         moto.state_table(STATE_TABLE).await;
+        let (queue_url, _dead_letters) = moto.fifo_queue("bench-changes", 30).await;
         let fake = WazzupFake::start(&[api_key.as_str()])
             .await
             .map_err(|e| format!("start the Wazzup fake: {e}"))?;
@@ -154,13 +162,14 @@ impl Bench {
             moto,
             fake,
             webhook: Bytes::from(webhook),
+            queue_url,
             clock: AtomicU64::new(now_ms - 3_600_000),
         })
     }
 
     fn event(&self, mode: Mode) -> Bytes {
         match mode {
-            Mode::Http => self.webhook.clone(),
+            Mode::Http | Mode::Queued => self.webhook.clone(),
             Mode::Worker => {
                 let at = self.clock.fetch_add(1, Ordering::Relaxed);
                 let body = json!({
@@ -214,6 +223,9 @@ impl Bench {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        if mode == Mode::Queued {
+            command.env("QUEUE_URL", &self.queue_url);
+        }
         if mode == Mode::Worker {
             command
                 .env("WAZZUP_FUNCTION_MODE", "worker")
@@ -332,6 +344,7 @@ fn check(mode: Mode, body: &[u8], error: bool) -> Result<(), String> {
     let answer: Value = serde_json::from_slice(body).map_err(|e| format!("{e}: {text}"))?;
     let ok = match mode {
         Mode::Http => answer["statusCode"].as_u64() == Some(200),
+        Mode::Queued => answer["statusCode"].as_u64() == Some(202),
         Mode::Worker => answer["batchItemFailures"]
             .as_array()
             .is_some_and(|failures| failures.is_empty()),
