@@ -124,7 +124,9 @@ struct Bench {
     moto: Moto,
     fake: WazzupFake,
     webhook: Bytes,
-    queue_url: String,
+    /// Queues made so far: each queued-mode run sends to a new one, as moto slows down with
+    /// every message a queue holds.
+    queues: AtomicU64,
     /// Source times of the worker's changes, growing over the whole bench so that no change is
     /// older than one the state table already holds.
     clock: AtomicU64,
@@ -148,7 +150,7 @@ impl Bench {
             .await
             .map_err(|e| format!("create the secret in moto: {e}"))?;
         moto.state_table(STATE_TABLE).await;
-        let (queue_url, _dead_letters) = moto.fifo_queue("bench-changes", 30).await;
+
         let fake = WazzupFake::start(&[api_key.as_str()])
             .await
             .map_err(|e| format!("start the Wazzup fake: {e}"))?;
@@ -162,7 +164,7 @@ impl Bench {
             moto,
             fake,
             webhook: Bytes::from(webhook),
-            queue_url,
+            queues: AtomicU64::new(0),
             clock: AtomicU64::new(now_ms - 3_600_000),
         })
     }
@@ -201,7 +203,13 @@ impl Bench {
         }
     }
 
-    fn command(&self, binary: &Path, mode: Mode, runtime_api: &str) -> Command {
+    fn command(
+        &self,
+        binary: &Path,
+        mode: Mode,
+        runtime_api: &str,
+        queue_url: Option<&str>,
+    ) -> Command {
         let mut command = Command::new(binary);
         // Only what Lambda would set and the function's own settings: no stray AWS_* variable
         // or profile of the machine running the bench.
@@ -223,8 +231,8 @@ impl Bench {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        if mode == Mode::Queued {
-            command.env("QUEUE_URL", &self.queue_url);
+        if let Some(queue_url) = queue_url {
+            command.env("QUEUE_URL", queue_url);
         }
         if mode == Mode::Worker {
             command
@@ -238,9 +246,15 @@ impl Bench {
         let api = RuntimeApi::start()
             .await
             .map_err(|e| format!("start the Runtime API emulator: {e}"))?;
+        let queue_url = if mode == Mode::Queued {
+            let number = self.queues.fetch_add(1, Ordering::Relaxed);
+            Some(self.moto.fifo_queue(&format!("bench-{number}"), 30).await.0)
+        } else {
+            None
+        };
         let started = Instant::now();
         let mut child = self
-            .command(binary, mode, &api.address())
+            .command(binary, mode, &api.address(), queue_url.as_deref())
             .spawn()
             .map_err(|e| format!("start {}: {e}", binary.display()))?;
         let lines = Arc::new(AtomicU64::new(0));
