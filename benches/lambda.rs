@@ -29,6 +29,7 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 use wazzup_testkit::fake::WazzupFake;
 use wazzup_testkit::moto::Moto;
+use wazzup_testkit::proc_cpu::{Cpu, cpu_time};
 use wazzup_testkit::runtime_api::RuntimeApi;
 
 const SECRET_ID: &str = "bench/wazzup";
@@ -368,71 +369,6 @@ fn check(mode: Mode, body: &[u8], error: bool) -> Result<(), String> {
     } else {
         Err(format!("unexpected answer: {text}"))
     }
-}
-
-/// CPU time of a process so far, all its threads, from /proc: user and system.
-#[derive(Clone, Copy, Default)]
-struct Cpu {
-    user: Duration,
-    system: Duration,
-}
-
-impl Cpu {
-    fn total(self) -> Duration {
-        self.user + self.system
-    }
-
-    fn since(self, before: Cpu) -> Cpu {
-        Cpu {
-            user: self.user.saturating_sub(before.user),
-            system: self.system.saturating_sub(before.system),
-        }
-    }
-
-    fn per(self, count: usize) -> Cpu {
-        let count = u32::try_from(count.max(1)).unwrap_or(u32::MAX);
-        Cpu {
-            user: self.user / count,
-            system: self.system / count,
-        }
-    }
-}
-
-fn cpu_time(pid: u32) -> Result<Cpu, String> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map_err(|e| format!("/proc/{pid}/stat: {e}"))?;
-    let fields: Vec<&str> = stat
-        .rsplit(')')
-        .next()
-        .unwrap_or("")
-        .split_whitespace()
-        .collect();
-    // After the command's closing parenthesis: state is field 0, utime 11, stime 12 (ticks).
-    let ticks = |index: usize| -> Result<Duration, String> {
-        let ticks: u64 = fields
-            .get(index)
-            .and_then(|f| f.parse().ok())
-            .ok_or_else(|| format!("/proc/{pid}/stat has no field {index}"))?;
-        Ok(Duration::from_micros(ticks * 1_000_000 / clock_ticks()))
-    };
-    Ok(Cpu {
-        user: ticks(11)?,
-        system: ticks(12)?,
-    })
-}
-
-/// The kernel's clock ticks per second, which /proc counts CPU time in (100 on Linux here).
-fn clock_ticks() -> u64 {
-    static TICKS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
-    *TICKS.get_or_init(|| {
-        Command::new("getconf")
-            .arg("CLK_TCK")
-            .output()
-            .ok()
-            .and_then(|out| String::from_utf8(out.stdout).ok())
-            .and_then(|text| text.trim().parse().ok())
-            .unwrap_or(100)
-    })
 }
 
 /// One memory figure of a process's /proc status (`VmHWM`: its peak resident memory), in KiB.

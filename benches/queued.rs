@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use wazzup_testkit::fake::WazzupFake;
+use wazzup_testkit::proc_cpu;
 use wazzup_user_sync::adapters::memory::{MemoryQueue, MemoryStateStore};
 use wazzup_user_sync::adapters::sqs::group_of;
 use wazzup_user_sync::config::SyncSettings;
@@ -23,21 +24,11 @@ use wazzup_user_sync::worker::Worker;
 
 const KEY: &str = "bench-key";
 
-/// CPU time of this process so far (user + system), from /proc.
+/// CPU time of this process so far (user + system).
 fn cpu_time() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit(')')
-        .next()
-        .unwrap_or("")
-        .split_whitespace()
-        .collect();
-    // After the command's closing parenthesis: state is field 0, utime 11, stime 12 (ticks).
-    let ticks: u64 = [11, 12]
-        .iter()
-        .filter_map(|i| fields.get(*i).and_then(|f| f.parse::<u64>().ok()))
-        .sum();
-    Duration::from_millis(ticks * 10)
+    proc_cpu::cpu_time("self")
+        .map(|cpu| cpu.total())
+        .unwrap_or_default()
 }
 
 fn settings() -> Settings {

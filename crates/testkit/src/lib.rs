@@ -1,11 +1,13 @@
 //! Test machinery for `wazzup-user-sync`, kept out of the Lambda function: a faithful Wazzup
 //! fake ([`fake`]), the function's handler served over plain HTTP on loopback ([`serve`]), the
 //! Lambda events of `events/` read from files ([`events`]), `moto_server` as a local AWS
-//! ([`moto`]), and a minimal Lambda Runtime API ([`runtime_api`]) for the cold-start
-//! bench. Used by the tests, the benchmarks and the local runner; never by the function.
+//! ([`moto`]), CPU time from /proc ([`proc_cpu`]), and a minimal Lambda Runtime API
+//! ([`runtime_api`]) for the cold-start bench. Used by the tests, the benchmarks and the local
+//! runner; never by the function.
 
 pub mod events;
 pub mod fake;
 pub mod moto;
+pub mod proc_cpu;
 pub mod runtime_api;
 pub mod serve;
