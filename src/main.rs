@@ -10,12 +10,12 @@ use std::thread::JoinHandle;
 use std::time::SystemTime;
 
 use aws_lambda_events::event::sqs::SqsEvent;
-use lambda_http::{Request, service_fn};
 use lambda_runtime::LambdaEvent;
+use lambda_runtime::service_fn;
 use wazzup_user_sync::config::Config;
 use wazzup_user_sync::credentials::SecretsManagerCredentials;
 use wazzup_user_sync::deadline::deadline_instant;
-use wazzup_user_sync::handler::{App, Settings, service_settings};
+use wazzup_user_sync::handler::{App, Settings, lambda, service_settings};
 use wazzup_user_sync::scheduled::{ScheduledFunction, ScheduledSync};
 use wazzup_user_sync::sources::registry;
 use wazzup_user_sync::worker::Worker;
@@ -74,11 +74,7 @@ fn ready(warm_up: JoinHandle<()>) {
 async fn run_http(config: &Config, warm_up: JoinHandle<()>) -> Result<(), lambda_runtime::Error> {
     let app = Arc::new(App::from_config(config).await?);
     ready(warm_up);
-    lambda_http::run(service_fn(move |request: Request| {
-        let app = Arc::clone(&app);
-        async move { Ok::<_, std::convert::Infallible>(app.handle(request).await) }
-    }))
-    .await
+    lambda::run(app).await
 }
 
 async fn run_worker(config: &Config, warm_up: JoinHandle<()>) -> Result<(), lambda_runtime::Error> {

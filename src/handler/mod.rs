@@ -16,6 +16,7 @@
 //! | 503 | a retry later can succeed: Wazzup or Secrets Manager unavailable, key refused |
 
 mod full_sync;
+pub mod lambda;
 mod protocol;
 mod request;
 mod response;
