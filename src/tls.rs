@@ -1,14 +1,13 @@
-//! The trust behind every outbound HTTPS call (Wazzup, the CRMs' APIs, AWS): Mozilla's root
-//! certificates compiled into the function (`webpki-root-certs`), the same on every host, and
-//! nothing read from disk at start. Reading and parsing the system's certificate store cost
-//! about 3 ms for each of the two HTTP stacks at every cold start (README "Performance"); an
-//! update of the roots comes with a rebuild, as every other dependency's does.
+//! The trust behind every outbound HTTPS call: Mozilla's root certificates compiled into the
+//! function (`webpki-root-certs`) for Wazzup and the CRMs' APIs, Amazon Trust Services' among
+//! them for AWS, the same on every host, and nothing read from disk at start. Reading and
+//! parsing the system's certificate store cost about 3 ms for each of the two HTTP stacks at
+//! every cold start (README "Performance"); an update of the roots comes with a rebuild, as every
+//! other dependency's does.
 
 use std::sync::Arc;
 
 use aws_smithy_http_client::tls::TrustStore;
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 
 /// The rustls configuration of the function's reqwest clients: the compiled-in roots, the
 /// aws-lc-rs provider (the AWS SDK's too), HTTP/2 or HTTP/1.1 as the server prefers.
@@ -24,21 +23,19 @@ pub fn rustls_config() -> Result<rustls::ClientConfig, rustls::Error> {
     Ok(config)
 }
 
-/// The same roots for the AWS SDK's HTTPS client, which takes them as PEM text.
+/// The roots every AWS endpoint's certificate chains to: Amazon Trust Services' (Amazon Root CA
+/// 1 to 4, and Starfield Services Root Certificate Authority - G2, which cross-signs them),
+/// copied from `webpki-root-certs` (a test checks that they still are its certificates).
+const AMAZON_ROOTS_PEM: &[u8] = include_bytes!("amazon_roots.pem");
+
+/// The AWS SDK's trust: Amazon Trust Services' roots only, as PEM, which is how its HTTPS
+/// client takes them. It parses them again for each connection set-up it builds (two or more
+/// per cold start); five roots instead of Mozilla's 150 take about 3 ms off every cold start
+/// (README "Performance"), and nothing but an AWS endpoint is trusted for the SDK's calls.
 pub fn aws_trust_store() -> TrustStore {
-    let mut pem = String::with_capacity(webpki_root_certs::TLS_SERVER_ROOT_CERTS.len() * 2048);
-    for cert in webpki_root_certs::TLS_SERVER_ROOT_CERTS {
-        pem.push_str("-----BEGIN CERTIFICATE-----\n");
-        let encoded = STANDARD.encode(cert.as_ref());
-        for line in encoded.as_bytes().chunks(64) {
-            pem.push_str(&String::from_utf8_lossy(line));
-            pem.push('\n');
-        }
-        pem.push_str("-----END CERTIFICATE-----\n");
-    }
     TrustStore::empty()
         .with_native_roots(false)
-        .with_pem_certificate(pem.into_bytes())
+        .with_pem_certificate(AMAZON_ROOTS_PEM)
 }
 
 #[cfg(test)]
@@ -56,6 +53,38 @@ mod tests {
             added > 100 && refused == 0,
             "{added} roots, {refused} refused"
         );
+    }
+
+    /// The AWS roots are Mozilla's certificates, byte for byte, and Amazon Trust Services'.
+    #[test]
+    fn the_aws_roots_are_amazon_trust_services_roots_from_the_compiled_in_set() {
+        use rustls::pki_types::CertificateDer;
+        use rustls::pki_types::pem::PemObject;
+        let roots: Vec<CertificateDer> = CertificateDer::pem_slice_iter(AMAZON_ROOTS_PEM)
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(roots.len(), 5);
+        let mut names = Vec::new();
+        for root in &roots {
+            assert!(
+                webpki_root_certs::TLS_SERVER_ROOT_CERTS.contains(root),
+                "a root that is not one of webpki-root-certs'"
+            );
+            let der = root.as_ref();
+            let name = [
+                "Amazon Root CA 1",
+                "Amazon Root CA 2",
+                "Amazon Root CA 3",
+                "Amazon Root CA 4",
+                "Starfield Services Root Certificate Authority - G2",
+            ]
+            .into_iter()
+            .find(|name| der.windows(name.len()).any(|w| w == name.as_bytes()));
+            names.push(name.expect("an Amazon Trust Services root"));
+        }
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), 5, "{names:?}");
     }
 
     #[test]
