@@ -9,7 +9,9 @@
 //! - init: process start to its first `next` poll (the secret read, the clients built);
 //! - first: the first invocation, from event handed to answer;
 //! - cold: process start to the first answer;
-//! - warm p50 / p99 and CPU per invocation (user + system, from /proc) over the warm runs;
+//! - warm p50 / p99 and CPU per invocation (from /proc: the scheduler's time on a CPU, with the
+//!   coarser tick counts' split into user and system) over the warm runs, and with more than one
+//!   binary, each one's CPU against the first's, run by run;
 //! - peak RSS (VmHWM) after them, and log lines written per invocation;
 //! - the binary's size, and zipped as Lambda takes it (`bootstrap`, deflate).
 //!
@@ -452,10 +454,13 @@ fn report(binary: &Path, mode: Mode, runs: &[Run]) {
         ms(median(runs.iter().map(|r| r.cold).collect())),
     );
     println!(
-        "    warm p50 {:>10}   warm p99 {:>10}   CPU per invocation {:>10} (user {}, system {})",
+        "    warm p50 {:>10}   warm p99 {:>10}   CPU per invocation {:>10} (in ticks: user {}, system {})",
         ms(percentile(&warm, 0.5)),
         ms(percentile(&warm, 0.99)),
-        ms(median(cpu.iter().map(|c| c.total()).collect())),
+        format!(
+            "{:.3} ms",
+            median(cpu.iter().map(|c| c.total()).collect()).as_secs_f64() * 1000.0
+        ),
         ms(cpu_user),
         ms(cpu_system),
     );
@@ -523,5 +528,35 @@ async fn main() {
         for (binary, runs) in options.binaries.iter().zip(&results) {
             report(binary, mode, runs);
         }
+        compare_cpu(&options.binaries, &results);
+    }
+}
+
+/// With more than one binary: each one's CPU per warm invocation against the first's, run by
+/// run (the runs of the binaries alternate, so each pair met the same state of the machine),
+/// as the median and range of the per-run changes.
+fn compare_cpu(binaries: &[PathBuf], results: &[Vec<Run>]) {
+    let Some((first, others)) = results.split_first() else {
+        return;
+    };
+    for (binary, runs) in binaries.iter().skip(1).zip(others) {
+        let mut changes: Vec<f64> = first
+            .iter()
+            .zip(runs)
+            .filter_map(|(a, b)| Some((a.cpu_per_invocation?, b.cpu_per_invocation?)))
+            .map(|(a, b)| (b.total().as_secs_f64() / a.total().as_secs_f64() - 1.0) * 100.0)
+            .collect();
+        if changes.is_empty() {
+            continue;
+        }
+        changes.sort_by(f64::total_cmp);
+        let median = changes[changes.len() / 2];
+        println!(
+            "    CPU per invocation, {} against {}: {median:+.1} % (runs: {:+.1} to {:+.1} %)",
+            binary.display(),
+            binaries[0].display(),
+            changes[0],
+            changes[changes.len() - 1],
+        );
     }
 }
