@@ -10,6 +10,7 @@ use common::*;
 use lambda_http::RequestExt;
 use wazzup_testkit::fake::{FakeUser, WazzupFake};
 use wazzup_user_sync::credentials::StaticCredentials;
+use wazzup_user_sync::telemetry;
 
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
@@ -28,13 +29,8 @@ impl Write for Captured {
 async fn logs_carry_each_change_but_no_secret_or_whole_phone() {
     let captured = Captured::default();
     let writer = captured.clone();
-    tracing_subscriber::fmt()
-        .json()
-        .flatten_event(true)
-        .with_current_span(true)
-        .with_max_level(tracing::Level::DEBUG)
-        .with_writer(move || writer.clone())
-        .init();
+    // The function's own JSON lines, as in Lambda.
+    telemetry::init_json_with(move || writer.clone(), "debug");
 
     let fake = WazzupFake::start(&[API_KEY]).await.unwrap();
     fake.insert_user(FakeUser {

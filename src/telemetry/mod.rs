@@ -3,9 +3,14 @@
 //! The format follows Lambda's advanced logging controls: `AWS_LAMBDA_LOG_FORMAT=JSON|Text`;
 //! without it, JSON when running in Lambda and text elsewhere. The level comes from
 //! `AWS_LAMBDA_LOG_LEVEL`, then `RUST_LOG` (full `EnvFilter` syntax), then `info`. The phone
-//! library's own logging is always off: it writes whole phone numbers.
+//! library's own logging is always off: it writes whole phone numbers. The JSON lines are
+//! written by [`json`].
+
+mod json;
 
 use tracing_subscriber::EnvFilter;
+
+use json::{JsonFields, JsonLine};
 
 /// Installs the global subscriber, logging to stdout at `info` unless told otherwise. Call
 /// once, first thing in `main`.
@@ -24,6 +29,21 @@ where
         Ok(format) => format.eq_ignore_ascii_case("json"),
         Err(_) => in_lambda,
     };
+    install(writer, default_level, json);
+}
+
+/// Installs the global subscriber writing JSON lines, as in Lambda, whatever the environment.
+pub fn init_json_with<W>(writer: W, default_level: &str)
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    install(writer, default_level, true);
+}
+
+fn install<W>(writer: W, default_level: &str, json: bool)
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
     let filter = std::env::var("AWS_LAMBDA_LOG_LEVEL")
         .ok()
         .map(|level| level.to_ascii_lowercase())
@@ -39,14 +59,11 @@ where
         .with_writer(writer)
         .with_env_filter(filter)
         .with_target(false);
+    // Lambda adds its own timestamp to every line; the JSON lines carry none.
     let result = if json {
         builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .with_span_list(false)
-            // Lambda adds its own timestamp to every line.
-            .without_time()
+            .fmt_fields(JsonFields)
+            .event_format(JsonLine)
             .try_init()
     } else {
         builder.try_init()
