@@ -63,10 +63,11 @@ fn app(url: &str) -> App {
             max_events: 1000,
             request_budget: Duration::from_secs(8),
             phone_region: PhoneRegion::default(),
-            sync: Some(SyncSettings {
+            sync: SyncSettings {
                 scope: Scope::All,
                 max_delete_share: 0.10,
-            }),
+            },
+            adopt_on_conflict: true,
         },
         Arc::new(StaticCredentials::new(credentials)),
         client,

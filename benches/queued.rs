@@ -38,10 +38,11 @@ fn settings() -> Settings {
         max_events: 1000,
         request_budget: Duration::from_secs(8),
         phone_region: PhoneRegion::default(),
-        sync: Some(SyncSettings {
+        sync: SyncSettings {
             scope: Scope::All,
             max_delete_share: 0.10,
-        }),
+        },
+        adopt_on_conflict: true,
     }
 }
 

@@ -62,7 +62,8 @@ fn app(url: &str) -> App {
             max_events: 1000,
             request_budget: Duration::from_secs(8),
             phone_region: PhoneRegion::default(),
-            sync: None,
+            sync: SyncSettings::default(),
+            adopt_on_conflict: true,
         },
         Arc::new(StaticCredentials::new(credentials())),
         client(url),
@@ -123,6 +124,7 @@ fn main() {
                 id: format!("crm-{i:04}"),
                 name: Some(format!("Employee {i}")),
                 phone: None,
+                wazzup_id: None,
             })
             .collect();
         let mut import = Vec::new();
@@ -134,10 +136,11 @@ fn main() {
                 Arc::new(StaticCredentials::new(credentials())),
                 ServiceSettings {
                     phone_region: PhoneRegion::default(),
-                    sync: Some(SyncSettings {
+                    sync: SyncSettings {
                         scope: Scope::Prefix("crm-".into()),
                         max_delete_share: 0.10,
-                    }),
+                    },
+                    adopt_on_conflict: true,
                 },
             );
             let roster = service

@@ -17,9 +17,10 @@
 //! | `WAZZUP_RATE_LIMIT` | `400` | calls to Wazzup per 5 s from one container (the account allows 500 in all) |
 //! | `CRM_SECRET_ID` | — | scheduled mode: the secret holding the CRMs' users-API credentials (else they are read from `WAZZUP_SECRET_ID`'s) |
 //! | `DEFAULT_PHONE_REGION` | `RU` | region for phone numbers written without a country code |
-//! | `SYNC_ID_PREFIX` | — | full sync: the Wazzup users it manages (and may delete) are those whose id starts with this |
-//! | `SYNC_MANAGE_ALL` | `false` | full sync: manage every Wazzup user instead (explicit) |
+//! | `SYNC_ID_PREFIX` | — | widens the users the deployment may delete (it owns those it created or took over) to every user whose id starts with this |
+//! | `SYNC_MANAGE_ALL` | `false` | widens them to every Wazzup user instead (explicit) |
 //! | `SYNC_MAX_DELETE_SHARE` | `0.10` | full sync: the largest share of managed users one run may delete |
+//! | `ADOPT_ON_CONFLICT` | `true` | a hire whose phone an unowned Wazzup user has takes that user over |
 
 use std::time::Duration;
 
@@ -64,16 +65,26 @@ pub struct Config {
     /// Calls to Wazzup per 5 s from one container.
     pub wazzup_rate_limit: usize,
     pub phone_region: PhoneRegion,
-    /// Full sync (`POST /sync` and the scheduled run): `None` when no scope is configured,
-    /// which keeps it off.
-    pub sync: Option<SyncSettings>,
+    /// Which users deletions reach, and the full sync's fences.
+    pub sync: SyncSettings,
+    /// A hire refused for a phone that a Wazzup user nobody owns has takes that user over.
+    pub adopt_on_conflict: bool,
 }
 
-/// The full sync's fences.
+/// Which users deletions reach beyond those the deployment owns, and the full sync's fences.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SyncSettings {
     pub scope: Scope,
     pub max_delete_share: f64,
+}
+
+impl Default for SyncSettings {
+    fn default() -> Self {
+        Self {
+            scope: Scope::Owned,
+            max_delete_share: 0.10,
+        }
+    }
 }
 
 /// A setting that cannot be used.
@@ -114,11 +125,21 @@ fn flag(
     get: &impl Fn(&str) -> Option<String>,
     variable: &'static str,
 ) -> Result<bool, ConfigError> {
+    flag_or(get, variable, false)
+}
+
+/// A true/false setting, `default` when it is unset or empty.
+fn flag_or(
+    get: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    default: bool,
+) -> Result<bool, ConfigError> {
     match get(variable)
         .map(|v| v.trim().to_ascii_lowercase())
         .as_deref()
     {
-        None | Some("") | Some("false") | Some("0") | Some("no") => Ok(false),
+        None | Some("") => Ok(default),
+        Some("false") | Some("0") | Some("no") => Ok(false),
         Some("true") | Some("1") | Some("yes") => Ok(true),
         Some(other) => Err(error(
             variable,
@@ -203,9 +224,9 @@ impl Config {
                     "set either SYNC_ID_PREFIX or SYNC_MANAGE_ALL=true, not both",
                 ));
             }
-            (Some(prefix), false) => Some(Scope::Prefix(prefix.trim().to_owned())),
-            (None, true) => Some(Scope::All),
-            (None, false) => None,
+            (Some(prefix), false) => Scope::Prefix(prefix.trim().to_owned()),
+            (None, true) => Scope::All,
+            (None, false) => Scope::Owned,
         };
         let max_delete_share = match get("SYNC_MAX_DELETE_SHARE").filter(|v| !v.trim().is_empty()) {
             None => 0.10,
@@ -221,10 +242,11 @@ impl Config {
                     )
                 })?,
         };
-        let sync = scope.map(|scope| SyncSettings {
+        let sync = SyncSettings {
             scope,
             max_delete_share,
-        });
+        };
+        let adopt_on_conflict = flag_or(&get, "ADOPT_ON_CONFLICT", true)?;
         Ok(Self {
             secret_source,
             allow_unauthenticated,
@@ -240,6 +262,7 @@ impl Config {
             wazzup_rate_limit,
             phone_region,
             sync,
+            adopt_on_conflict,
         })
     }
 }
@@ -324,13 +347,24 @@ mod tests {
     }
 
     #[test]
-    fn the_full_sync_needs_an_explicit_scope() {
+    fn deletions_reach_owned_users_unless_a_scope_widens_them() {
         let base = ("WAZZUP_SECRET_ID", "s");
-        assert_eq!(config(&[base]).unwrap().sync, None);
-        let prefixed = config(&[base, ("SYNC_ID_PREFIX", "crm-")])
-            .unwrap()
-            .sync
-            .unwrap();
+        let defaults = config(&[base]).unwrap();
+        assert_eq!(defaults.sync, SyncSettings::default());
+        assert_eq!(defaults.sync.scope, Scope::Owned);
+        assert!(defaults.adopt_on_conflict);
+        assert!(
+            !config(&[base, ("ADOPT_ON_CONFLICT", "false")])
+                .unwrap()
+                .adopt_on_conflict
+        );
+        assert_eq!(
+            config(&[base, ("ADOPT_ON_CONFLICT", "sometimes")])
+                .unwrap_err()
+                .variable,
+            "ADOPT_ON_CONFLICT"
+        );
+        let prefixed = config(&[base, ("SYNC_ID_PREFIX", "crm-")]).unwrap().sync;
         assert_eq!(prefixed.scope, Scope::Prefix("crm-".into()));
         assert_eq!(prefixed.max_delete_share, 0.10);
         let all = config(&[
@@ -339,8 +373,7 @@ mod tests {
             ("SYNC_MAX_DELETE_SHARE", "0.25"),
         ])
         .unwrap()
-        .sync
-        .unwrap();
+        .sync;
         assert_eq!((all.scope, all.max_delete_share), (Scope::All, 0.25));
         assert!(config(&[base, ("SYNC_MANAGE_ALL", "true"), ("SYNC_ID_PREFIX", "x")]).is_err());
         assert_eq!(

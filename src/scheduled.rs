@@ -1,6 +1,6 @@
 //! The scheduled full sync, an entry point: an EventBridge Scheduler rule invokes the function
 //! (in its scheduled mode, `WAZZUP_FUNCTION_MODE=scheduled`) with `{"crm": "pipedrive",
-//! "dryRun": false, "forceDeletes": false, "resend": false}`; the named source's users API is
+//! "dryRun": false, "forceDeletes": false, "resend": false, "adopt": false}`; the named source's users API is
 //! read, and the service reconciles Wazzup with its active users, fenced like `POST /sync`.
 
 use std::sync::Arc;
@@ -31,6 +31,14 @@ pub struct ScheduledSync {
     /// Re-send unchanged employees too (a changed phone alone is not seen otherwise).
     #[serde(default)]
     pub resend: bool,
+    /// Take over the existing Wazzup users the plan matches to employees.
+    #[serde(default)]
+    pub adopt: bool,
+}
+
+/// The registry's own name of the source `crm` (a `'static` one, for the ownership records).
+fn directory_name(crm: &str) -> &'static str {
+    registry::by_name(crm).map_or("sync", |source| source.name())
 }
 
 /// The names of the sources whose users can be read.
@@ -57,7 +65,7 @@ fn readable_source<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<
 /// the scheduler's retry policy apply).
 #[derive(Debug, thiserror::Error)]
 pub enum ScheduledError {
-    #[error("the full sync is off: set SYNC_ID_PREFIX or SYNC_MANAGE_ALL=true")]
+    #[error("{}", FullSyncError::NotEnabled)]
     NotEnabled,
     #[error("\"{0}\" is not a source whose users can be read; the sources that can are: {1}")]
     UnknownCrm(String, String),
@@ -126,7 +134,7 @@ impl ScheduledFunction {
         input: &ScheduledSync,
         deadline: Option<Instant>,
     ) -> Result<Value, ScheduledError> {
-        if self.service.settings().sync.is_none() {
+        if !self.service.full_sync_enabled() {
             return Err(ScheduledError::NotEnabled);
         }
         let directory = registry::by_name(&input.crm)
@@ -134,7 +142,12 @@ impl ScheduledFunction {
             .ok_or_else(|| {
                 ScheduledError::UnknownCrm(input.crm.clone(), readable_sources().join(", "))
             })?;
-        let mut session = self.service.session(deadline).await?;
+        let mut session = self
+            .service
+            .session(deadline)
+            .await?
+            .for_source(directory_name(&input.crm))
+            .adopting_on_conflict(input.adopt);
         // The CRM's list is a snapshot as of now: the plan's changes carry this time.
         let as_of = SourceTime::now();
         let rows = match &self.crm_secrets {
@@ -154,6 +167,7 @@ impl ScheduledFunction {
             dry_run: input.dry_run,
             force_deletes: input.force_deletes,
             resend: input.resend,
+            adopt: input.adopt,
             as_of: Some(as_of),
         };
         let report = self

@@ -40,7 +40,7 @@ async fn an_older_change_still_in_flight_never_lands_after_a_newer_one() {
     let state = Arc::new(MemoryStateStore::default());
     let app = Arc::new(App::with_service(settings(), service(&fake, &state)));
     // The older change's call to Wazzup is slow; the newer one arrives while it is in flight.
-    fake.push_fault(Fault::Delay(Duration::from_millis(600)));
+    fake.push_write_fault(Fault::Delay(Duration::from_millis(600)));
     let older = {
         let app = Arc::clone(&app);
         tokio::spawn(async move { app.handle(authorized(&renamed("emp-1", "Old", 1))).await })
@@ -51,7 +51,7 @@ async fn an_older_change_still_in_flight_never_lands_after_a_newer_one() {
     assert_eq!(older.status(), 200, "{}", json_body(&older));
     assert_eq!(newer.status(), 200, "{}", json_body(&newer));
     assert_eq!(fake.user("emp-1").unwrap().name, "New");
-    assert_eq!(fake.requests().len(), 2, "each change reached Wazzup once");
+    assert_eq!(fake.writes().len(), 2, "each change reached Wazzup once");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -61,7 +61,7 @@ async fn a_newer_change_waits_for_the_employee_then_an_older_one_is_stale() {
     let app = Arc::new(App::with_service(settings(), service(&fake, &state)));
     // The newer change holds the employee while its call is slow; the older one, arriving
     // then, waits, and is found stale.
-    fake.push_fault(Fault::Delay(Duration::from_millis(600)));
+    fake.push_write_fault(Fault::Delay(Duration::from_millis(600)));
     let newer = {
         let app = Arc::clone(&app);
         tokio::spawn(async move { app.handle(authorized(&renamed("emp-1", "New", 2))).await })
@@ -74,7 +74,7 @@ async fn a_newer_change_waits_for_the_employee_then_an_older_one_is_stale() {
     assert_eq!(older.status(), 200, "{answer}");
     assert_eq!(answer["warnings"][0]["code"], "STALE", "{answer}");
     assert_eq!(fake.user("emp-1").unwrap().name, "New");
-    assert_eq!(fake.requests().len(), 1);
+    assert_eq!(fake.writes().len(), 1);
 }
 
 /// An SQS event of one message per change, each in its employee's group.
@@ -103,8 +103,8 @@ async fn an_answer_the_worker_does_not_know_hands_that_change_back_and_the_rest_
         ("emp-1", json!({"upsert": {"id": "emp-1", "name": "One"}})),
         ("emp-2", json!({"upsert": {"id": "emp-2", "name": "Two"}})),
     ];
-    // The first call (the deletion) gets an answer the documentation does not list.
-    fake.push_fault(Fault::Json {
+    // The first write (the deletion) gets an answer the documentation does not list.
+    fake.push_write_fault(Fault::Json {
         status: 409,
         body: json!({"error": "SOMETHING_NEW", "description": "?"}),
     });
@@ -139,9 +139,9 @@ async fn an_unknown_answer_to_several_users_is_narrowed_down_one_user_at_a_time(
         status: 422,
         body: json!({"error": "SOMETHING_NEW"}),
     };
-    fake.push_fault(unknown());
-    fake.push_fault(Fault::Delay(Duration::ZERO));
-    fake.push_fault(unknown());
+    fake.push_write_fault(unknown());
+    fake.push_write_fault(Fault::Delay(Duration::ZERO));
+    fake.push_write_fault(unknown());
     let (response, counts) = worker.handle_counted(sqs_event(&changes), None).await;
     let failed: Vec<&str> = response
         .batch_item_failures
@@ -153,7 +153,7 @@ async fn an_unknown_answer_to_several_users_is_narrowed_down_one_user_at_a_time(
     held.sort();
     assert_eq!(held, ["emp-1", "emp-3"]);
     // The call of three, then one per user.
-    assert_eq!(fake.requests().len(), 4);
+    assert_eq!(fake.writes().len(), 4);
 }
 
 #[tokio::test]
@@ -272,9 +272,9 @@ async fn a_write_whose_answer_was_lost_keeps_the_employee_until_it_can_no_longer
     let app = App::with_service(settings(), service);
     // The older change's first call reaches Wazzup, which answers too late (and applies it
     // then); its three retries fail. Its outcome cannot be told.
-    fake.push_fault(Fault::Delay(Duration::from_millis(1500)));
+    fake.push_write_fault(Fault::Delay(Duration::from_millis(1500)));
     for _ in 0..3 {
-        fake.push_fault(Fault::Status {
+        fake.push_write_fault(Fault::Status {
             status: 500,
             retry_after: None,
         });
@@ -325,7 +325,7 @@ async fn calls_to_wazzup_leave_a_second_before_the_deadline_to_record_them() {
     let app = App::with_service(settings(), service(&fake, &state));
     // Lambda stops the invocation in 2 s; Wazzup answers after 1.1 s, too late to leave the
     // answer's margin and a second to record what it applied.
-    fake.push_fault(Fault::Delay(Duration::from_millis(1100)));
+    fake.push_write_fault(Fault::Delay(Duration::from_millis(1100)));
     let deadline = (SystemTime::now() + Duration::from_secs(2))
         .duration_since(UNIX_EPOCH)
         .unwrap()

@@ -15,10 +15,10 @@ use wazzup_user_sync::handler::App;
 async fn fake_and_sync_app(scope: Option<Scope>) -> (WazzupFake, App) {
     let fake = WazzupFake::start(&[API_KEY]).await.unwrap();
     let mut settings = settings();
-    settings.sync = scope.map(|scope| SyncSettings {
-        scope,
+    settings.sync = SyncSettings {
+        scope: scope.unwrap_or_default(),
         max_delete_share: 0.10,
-    });
+    };
     let app = App::new(
         settings,
         Arc::new(StaticCredentials::new(credentials(API_KEY))),
@@ -215,10 +215,10 @@ async fn a_snapshot_taken_before_a_hire_never_deletes_the_new_hire() {
         });
     }
     let mut settings = settings();
-    settings.sync = Some(SyncSettings {
+    settings.sync = SyncSettings {
         scope: Scope::Prefix("crm-".into()),
         max_delete_share: 1.0,
-    });
+    };
     let state: Arc<dyn StateStore> = Arc::new(MemoryStateStore::default());
     let service = || {
         SyncService::new(
@@ -248,6 +248,7 @@ async fn a_snapshot_taken_before_a_hire_never_deletes_the_new_hire() {
         id: id.into(),
         name: Some(id.into()),
         phone: None,
+        wazzup_id: None,
     });
     let roster = sync.roster(rows.into_iter().enumerate()).unwrap();
     let mut session = sync.session(None).await.unwrap();

@@ -31,10 +31,10 @@ async fn app_with_settings(settings: Settings) -> (WazzupFake, App) {
 
 fn scoped(scope: Option<Scope>) -> Settings {
     let mut settings = settings();
-    settings.sync = scope.map(|scope| SyncSettings {
-        scope,
+    settings.sync = SyncSettings {
+        scope: scope.unwrap_or_default(),
         max_delete_share: 0.10,
-    });
+    };
     settings
 }
 
@@ -252,7 +252,7 @@ async fn webhook_and_scim_deletions_stay_inside_the_managed_scope() {
     let answer = json_body(&response);
     assert_eq!(answer["status"], "partial");
     assert_eq!(answer["deleted"], json!(["crm-1"]));
-    assert_eq!(answer["rejected"][0]["reason"], "OUT_OF_SCOPE");
+    assert_eq!(answer["rejected"][0]["reason"], "UNOWNED_USER");
     assert!(fake.user("manual-boss").is_some());
 
     // SCIM: a DELETE of an unmanaged user is refused, and the user stays.
@@ -267,7 +267,8 @@ async fn webhook_and_scim_deletions_stay_inside_the_managed_scope() {
     assert_eq!(response.status(), 403);
     assert!(fake.user("manual-boss").is_some());
 
-    // Without a scope, a deployment deletes nobody, and says how to opt in.
+    // Without a scope or records of what it owns, a deployment deletes nobody, and says how
+    // to take a user over.
     let (fake, app) = app_with_settings(scoped(None)).await;
     seed(&fake, "anyone");
     let response = app
@@ -278,7 +279,7 @@ async fn webhook_and_scim_deletions_stay_inside_the_managed_scope() {
         .as_str()
         .unwrap()
         .to_owned();
-    assert!(message.contains("SYNC_MANAGE_ALL"), "{message}");
+    assert!(message.contains("wazzup-sync adopt"), "{message}");
     assert!(fake.user("anyone").is_some());
 }
 

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_sqs::types::MessageSystemAttributeName;
 use common::*;
 use serde_json::{Value, json};
-use wazzup_testkit::fake::{FakeUser, WazzupFake};
+use wazzup_testkit::fake::WazzupFake;
 use wazzup_testkit::moto::Moto;
 use wazzup_user_sync::adapters::dynamodb::DynamoStateStore;
 use wazzup_user_sync::adapters::sqs::{DeadLetters, SqsQueue};
@@ -393,11 +393,10 @@ async fn a_request_delivered_twice_is_queued_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_permanent_refusal_is_reported_not_retried_and_the_rest_applies() {
     let d = deployment("refused", 10).await;
-    d.fake.insert_user(FakeUser {
-        id: "owner".into(),
-        name: "Owner".into(),
-        phone: Some("79031112233".into()),
-    });
+    // The phone is another employee's, whose user this deployment created: no takeover.
+    let owner = created("owner", "Owner", Some("+7 903 111-22-33")).to_string();
+    assert_eq!(d.app.handle(authorized(&owner)).await.status(), 202);
+    assert_eq!(d.drain().await.applied, 1);
     let body = batch(vec![
         created("emp-1", "Taken Phone", Some("+7 903 111-22-33")),
         created("emp-2", "Fine", None),
@@ -569,6 +568,7 @@ async fn a_redrive_moves_at_most_what_it_is_asked_and_leaves_what_it_cannot_read
         event: SyncEvent::Delete(UserId::parse(id).unwrap()),
         at: SourceTime::from_unix_seconds(1_795_413_600),
         key: key.into(),
+        source: None,
     };
     let dead = SqsQueue::new(moto.sqs(), &dlq_url);
     dead.send(&[change("emp-1", "k1"), change("emp-2", "k2")])

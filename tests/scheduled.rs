@@ -77,10 +77,11 @@ async fn bitrix24_fake(users: Vec<Value>, seen: Seen) -> String {
 fn app(fake: &WazzupFake, crm: Value, scope: Option<Scope>) -> ScheduledFunction {
     let settings = ServiceSettings {
         phone_region: settings().phone_region,
-        sync: scope.map(|scope| SyncSettings {
-            scope,
+        sync: SyncSettings {
+            scope: scope.unwrap_or_default(),
             max_delete_share: 0.10,
-        }),
+        },
+        adopt_on_conflict: true,
     };
     let service = SyncService::new(
         client(&fake.url(), fast_retry()),
@@ -96,6 +97,7 @@ fn input(crm: &str, dry_run: bool) -> ScheduledSync {
         dry_run,
         force_deletes: false,
         resend: false,
+        adopt: false,
     }
 }
 

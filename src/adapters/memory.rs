@@ -1,14 +1,14 @@
 //! The queue and the state store in process, for local runs (no AWS): the same traits, the same
 //! rules (order kept, a key seen within five minutes dropped, a record never moved back, one
-//! writer per employee at a time).
+//! writer per employee at a time, a Wazzup user owned by one employee at most).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::credentials::BoxFuture;
-use crate::domain::{Change, SourceTime, UserId};
-use crate::service::{Applied, ChangeQueue, Claim, QueueError, StateStore, StoreError};
+use crate::domain::{Change, Owner, SourceTime, UserId};
+use crate::service::{Applied, ChangeQueue, Claim, Ownerships, QueueError, StateStore, StoreError};
 
 /// How long a key is remembered, as SQS FIFO's deduplication does.
 const DEDUPLICATION: Duration = Duration::from_secs(5 * 60);
@@ -72,10 +72,12 @@ impl ChangeQueue for MemoryQueue {
     }
 }
 
-/// The newest change applied per employee, and the leases, in this process.
+/// The newest change applied per employee, the leases and who owns which Wazzup user, in this
+/// process.
 #[derive(Default)]
 pub struct MemoryStateStore {
     records: Mutex<HashMap<UserId, Record>>,
+    ownership: Mutex<Ownerships>,
 }
 
 #[derive(Default)]
@@ -162,6 +164,68 @@ impl StateStore for MemoryStateStore {
             Ok(())
         })
     }
+
+    fn ownerships<'a>(
+        &'a self,
+        ids: &'a [UserId],
+    ) -> BoxFuture<'a, Result<Ownerships, StoreError>> {
+        Box::pin(async move {
+            let all = self.ownership.lock().unwrap_or_else(|e| e.into_inner());
+            let mut found = Ownerships::default();
+            for id in ids {
+                if let Some(link) = all.links.get(id) {
+                    found.links.insert(id.clone(), link.clone());
+                }
+                if let Some(owner) = all.owners.get(id) {
+                    found.owners.insert(id.clone(), owner.clone());
+                }
+            }
+            Ok(found)
+        })
+    }
+
+    fn take<'a>(
+        &'a self,
+        wazzup: &'a UserId,
+        owner: &'a Owner,
+    ) -> BoxFuture<'a, Result<Option<Owner>, StoreError>> {
+        Box::pin(async move {
+            let mut all = self.ownership.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(other) = all.owners.get(wazzup)
+                && other.employee != owner.employee
+            {
+                return Ok(Some(other.clone()));
+            }
+            all.owners.insert(wazzup.clone(), owner.clone());
+            if *wazzup == owner.employee {
+                all.links.remove(&owner.employee);
+            } else {
+                all.links.insert(owner.employee.clone(), wazzup.clone());
+            }
+            Ok(None)
+        })
+    }
+
+    fn give_up<'a>(
+        &'a self,
+        wazzup: &'a UserId,
+        employee: &'a UserId,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let mut all = self.ownership.lock().unwrap_or_else(|e| e.into_inner());
+            if all
+                .owners
+                .get(wazzup)
+                .is_some_and(|owner| owner.employee == *employee)
+            {
+                all.owners.remove(wazzup);
+            }
+            if all.links.get(employee) == Some(wazzup) {
+                all.links.remove(employee);
+            }
+            Ok(())
+        })
+    }
 }
 
 #[cfg(test)]
@@ -174,6 +238,7 @@ mod tests {
             event: SyncEvent::Delete(UserId::parse(id).unwrap()),
             at: SourceTime::from_millis(1),
             key: key.into(),
+            source: None,
         }
     }
 

@@ -10,7 +10,8 @@ use super::field::{FieldError, UserId, UserName};
 use super::phone::{Phone, PhoneRegion};
 use super::report::{Rejection, Warning};
 
-/// One employee as a file, a request or a CRM's users API gives it (`id`, `name`, `phone`).
+/// One employee as a file, a request or a CRM's users API gives it (`id`, `name`, `phone`, and
+/// from an operator's list, `wazzupId`).
 /// CSV readers must read fields as text and build rows themselves: the csv crate's type
 /// guessing would turn `00042` into `42` here.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
@@ -21,6 +22,10 @@ pub struct EmployeeRow {
     pub name: Option<String>,
     #[serde(default)]
     pub phone: Option<String>,
+    /// An operator's pairing: the existing Wazzup user this employee is (`wazzupId`), for a
+    /// takeover no rule could decide (see [`super::Roster::pins`]).
+    #[serde(default, rename = "wazzupId", skip_serializing_if = "Option::is_none")]
+    pub wazzup_id: Option<String>,
 }
 
 impl EmployeeRow {
@@ -130,6 +135,7 @@ mod tests {
             id: "e1".into(),
             name: Some("Alex".into()),
             phone: Some("12345".into()),
+            wazzup_id: None,
         };
         let (event, warning) = row.upsert(3, PhoneRegion::default()).unwrap();
         assert!(matches!(event, SyncEvent::Upsert(User { phone: None, .. })));

@@ -83,13 +83,16 @@ impl EventBatch {
     }
 }
 
-/// A change as it travels to Wazzup through the queue: the event, when its source made it, and
-/// a key naming it (two deliveries of one change have the same key).
+/// A change as it travels to Wazzup through the queue: the event, when its source made it, a
+/// key naming it (two deliveries of one change have the same key), and the source that sent it
+/// (for the record of whose Wazzup user it makes; absent from changes queued before it was kept).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Change {
     pub event: SyncEvent,
     pub at: SourceTime,
     pub key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 impl Change {

@@ -1,7 +1,8 @@
 //! The complete list of employees a full sync makes Wazzup hold. It is taken whole or not at
 //! all, because an employee left out of a full sync would be deleted: every row valid, every id
-//! in the sync's scope (or the sync could never delete it later), no id twice, and no phone
-//! twice (Wazzup gives a phone to one user only). Every problem is found, not just the first.
+//! in the sync's prefix when one is configured, no id twice, and no phone twice (Wazzup gives a
+//! phone to one user only). An operator's list may pair an employee with an existing Wazzup user
+//! (`wazzupId`), each user with one employee at most. Every problem is found, not just the first.
 
 use std::collections::HashMap;
 
@@ -16,6 +17,8 @@ use super::scope::Scope;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Roster {
     users: Vec<User>,
+    /// The operator's pairings: employee -> the existing Wazzup user it is.
+    pins: HashMap<UserId, UserId>,
     warnings: Vec<Warning>,
 }
 
@@ -34,6 +37,10 @@ pub enum Problem {
         first: usize,
         first_id: UserId,
     },
+    /// The `wazzupId` pairing is not a Wazzup id.
+    InvalidPin(String),
+    /// The `wazzupId` is already paired with the employee on the row at `first`.
+    DuplicatePin { first: usize },
 }
 
 /// A row refused, by its position among the rows.
@@ -52,6 +59,8 @@ impl RosterProblem {
             Problem::OutOfScope { .. } => "OUT_OF_SCOPE",
             Problem::DuplicateId { .. } => "DUPLICATE_ID",
             Problem::DuplicatePhone { .. } => "DUPLICATE_PHONE_NUMBER",
+            Problem::InvalidPin(_) => "INVALID_WAZZUP_ID",
+            Problem::DuplicatePin { .. } => "DUPLICATE_WAZZUP_ID",
         }
     }
 
@@ -73,6 +82,11 @@ impl RosterProblem {
             } => format!(
                 "the phone {} is already {first_id}'s ({}); Wazzup allows a phone on one user only",
                 phone.masked(),
+                position(*first)
+            ),
+            Problem::InvalidPin(reason) => format!("wazzupId: {reason}"),
+            Problem::DuplicatePin { first } => format!(
+                "the same wazzupId is already paired with {}; a Wazzup user is one employee's",
                 position(*first)
             ),
         }
@@ -106,7 +120,32 @@ impl Roster {
         let mut problems = Vec::new();
         let mut warnings = Vec::new();
         let mut users: Vec<(usize, User)> = Vec::new();
+        let mut pins: HashMap<UserId, UserId> = HashMap::new();
+        let mut pinned: HashMap<UserId, usize> = HashMap::new();
         for (index, row) in rows {
+            if let Some(raw) = &row.wazzup_id {
+                let problem = |problem| RosterProblem {
+                    index,
+                    id: Some(row.id.clone()),
+                    problem,
+                };
+                match (UserId::parse(raw), UserId::parse(&row.id)) {
+                    (Err(error), _) => {
+                        problems.push(problem(Problem::InvalidPin(error.to_string())))
+                    }
+                    (Ok(wazzup), Ok(employee)) => match pinned.get(&wazzup) {
+                        Some(first) => {
+                            problems.push(problem(Problem::DuplicatePin { first: *first }))
+                        }
+                        None => {
+                            pinned.insert(wazzup.clone(), index);
+                            pins.insert(employee, wazzup);
+                        }
+                    },
+                    // The id's own problem is reported below.
+                    (Ok(_), Err(_)) => {}
+                }
+            }
             match row.upsert(index, region) {
                 Ok((SyncEvent::Upsert(user), warning)) => {
                     warnings.extend(warning);
@@ -130,7 +169,7 @@ impl Roster {
                 problem,
             };
             if let Scope::Prefix(prefix) = scope
-                && !scope.manages(id)
+                && !scope.covers(id)
             {
                 problems.push(problem(Problem::OutOfScope {
                     prefix: prefix.clone(),
@@ -157,6 +196,7 @@ impl Roster {
         if problems.is_empty() {
             Ok(Self {
                 users: users.into_iter().map(|(_, user)| user).collect(),
+                pins,
                 warnings,
             })
         } else {
@@ -168,6 +208,12 @@ impl Roster {
     /// The employees, in the list's order.
     pub fn users(&self) -> &[User] {
         &self.users
+    }
+
+    /// The operator's pairings of employees with existing Wazzup users (`wazzupId`), for the
+    /// takeovers no rule could decide.
+    pub fn pins(&self) -> &HashMap<UserId, UserId> {
+        &self.pins
     }
 
     /// Phones left out because they are not valid numbers.
@@ -185,6 +231,7 @@ mod tests {
             id: id.into(),
             name: Some(name.into()),
             phone: phone.map(str::to_owned),
+            wazzup_id: None,
         }
     }
 
@@ -239,6 +286,38 @@ mod tests {
             problems[3].message(&at)
         );
         assert_eq!(problems[1].to_rejection().id.as_deref(), Some("crm-2"));
+    }
+
+    #[test]
+    fn pairings_with_wazzup_users_are_checked_and_kept() {
+        let pin = |id: &str, wazzup: &str| EmployeeRow {
+            wazzup_id: Some(wazzup.into()),
+            ..row(id, "N", None)
+        };
+        let roster = parse(vec![pin("crm-1", "7c1e9a20"), row("crm-2", "B", None)]).unwrap();
+        let employee = UserId::parse("crm-1").unwrap();
+        assert_eq!(roster.pins()[&employee].as_str(), "7c1e9a20");
+        let problems = parse(vec![
+            pin("crm-1", "7c1e9a20"),
+            pin("crm-2", "7c1e9a20"),
+            pin("crm-3", " "),
+        ])
+        .unwrap_err();
+        let found: Vec<(usize, &str)> = problems.iter().map(|p| (p.index, p.code())).collect();
+        assert_eq!(
+            found,
+            [(1, "DUPLICATE_WAZZUP_ID"), (2, "INVALID_WAZZUP_ID")]
+        );
+    }
+
+    #[test]
+    fn without_a_prefix_any_id_is_in_the_list() {
+        let roster = Roster::parse(
+            [(0, row("anything", "A", None))],
+            &Scope::Owned,
+            PhoneRegion::default(),
+        );
+        assert!(roster.is_ok());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! `POST /sync`: a full sync of the complete employee list in the body,
-//! `{"employees": [...], "dryRun": bool, "forceDeletes": bool, "resend": bool, "asOf": time}`
-//! (`asOf`: when the list was read, RFC 3339; by default when the request arrived). An
+//! `{"employees": [...], "dryRun": bool, "forceDeletes": bool, "resend": bool, "adopt": bool,
+//! "asOf": time}` (`adopt`: take over the existing users the plan matches to employees;
+//! `asOf`: when the list was read, RFC 3339; by default when the request arrived). An
 //! administrator's endpoint: it takes `Authorization: Bearer <adminToken>`, a credential of its
 //! own in the secret, and no CRM's or identity provider's, so that no source can force a mass
 //! deletion. Without an `adminToken` it is not served. The service checks the list, plans
@@ -35,6 +36,9 @@ struct SyncBody {
     /// is not seen).
     #[serde(default)]
     resend: bool,
+    /// Take over the existing Wazzup users the plan matches to employees.
+    #[serde(default)]
+    adopt: bool,
     /// When the list was read from its source (RFC 3339): a change applied after that, by a
     /// webhook, is newer than the list and stays. By default, when the request arrived.
     #[serde(default)]
@@ -67,7 +71,7 @@ pub async fn serve(
             return refusal_response(Refusal::auth(error, "Bearer realm=\"admin\""));
         }
     }
-    if app.settings.sync.is_none() {
+    if !app.service.full_sync_enabled() {
         return failure(FullSyncError::NotEnabled, request_id);
     }
     if !request.is_json() {
@@ -109,13 +113,18 @@ pub async fn serve(
         dry_run: body.dry_run,
         force_deletes: body.force_deletes,
         resend: body.resend,
+        adopt: body.adopt,
         as_of: Some(as_of),
     };
     let roster = match app.service.roster(body.employees.into_iter().enumerate()) {
         Ok(roster) => roster,
         Err(error) => return failure(error, request_id),
     };
-    let mut session = app.service.session_with(credentials, deadline);
+    let mut session = app
+        .service
+        .session_with(credentials, deadline)
+        .for_source("sync")
+        .adopting_on_conflict(body.adopt);
     match app
         .service
         .full_sync(&mut session, &roster, sync_request)
@@ -150,8 +159,19 @@ fn failure(error: FullSyncError, request_id: &str) -> Response<Body> {
         FullSyncError::NotEnabled => error_response(
             StatusCode::NOT_FOUND,
             "SYNC_NOT_ENABLED",
-            "the full sync is off: set SYNC_ID_PREFIX (the ids it manages) or SYNC_MANAGE_ALL=true",
+            FullSyncError::NotEnabled.to_string(),
             None,
+        ),
+        FullSyncError::AdoptNeedsState => error_response(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "SYNC_REFUSED",
+            FullSyncError::AdoptNeedsState.to_string(),
+            Some(json!({ "requestId": request_id })),
+        ),
+        FullSyncError::Record(error) => retry_later(
+            "STATE_UNAVAILABLE",
+            format!("{error}; nothing was applied after it, send the request again"),
+            Some(json!({ "requestId": request_id })),
         ),
         FullSyncError::InvalidEmployees(invalid) => error_response(
             StatusCode::UNPROCESSABLE_ENTITY,

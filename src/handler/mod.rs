@@ -50,8 +50,10 @@ pub struct Settings {
     /// How long a caller waiting for the answer lets a request work, retries included.
     pub request_budget: Duration,
     pub phone_region: PhoneRegion,
-    /// The full sync's fences; `None` keeps `POST /sync` off.
-    pub sync: Option<SyncSettings>,
+    /// Which users deletions reach, and the full sync's fences.
+    pub sync: SyncSettings,
+    /// A hire refused for a phone that a Wazzup user nobody owns has takes that user over.
+    pub adopt_on_conflict: bool,
 }
 
 impl From<&Config> for Settings {
@@ -63,6 +65,7 @@ impl From<&Config> for Settings {
             request_budget: config.request_budget,
             phone_region: config.phone_region,
             sync: config.sync.clone(),
+            adopt_on_conflict: config.adopt_on_conflict,
         }
     }
 }
@@ -190,5 +193,6 @@ pub fn service_settings(settings: &Settings) -> ServiceSettings {
     ServiceSettings {
         phone_region: settings.phone_region,
         sync: settings.sync.clone(),
+        adopt_on_conflict: settings.adopt_on_conflict,
     }
 }

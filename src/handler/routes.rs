@@ -31,12 +31,12 @@ pub async fn route(
         return full_sync::serve(app, &inbound, request_id, deadline).await;
     }
     let found = registry::by_path(&path);
-    match found.map(|(source, rest)| (source.protocol(), source.webhook(), rest)) {
-        Some((Some(served), _, rest)) => {
+    match found.map(|(source, rest)| (source, source.protocol(), source.webhook(), rest)) {
+        Some((_, Some(served), _, rest)) => {
             protocol::serve(app, served, &inbound, rest, deadline).await
         }
-        Some((None, Some(served), _)) => {
-            webhook::serve(app, served, &inbound, request_id, deadline).await
+        Some((source, None, Some(served), _)) => {
+            webhook::serve(app, (source.name(), served), &inbound, request_id, deadline).await
         }
         _ => {
             let mut endpoints = registry::endpoints();

@@ -18,7 +18,7 @@ use crate::sources::contract::{Inbound, Received, Webhook};
 
 pub async fn serve(
     app: &App,
-    webhook: &dyn Webhook,
+    (source, webhook): (&'static str, &dyn Webhook),
     request: &Inbound<'_>,
     request_id: &str,
     deadline: Option<Instant>,
@@ -32,7 +32,7 @@ pub async fn serve(
             let digest = body_digest(request.body);
             let report = app
                 .service
-                .enqueue_batch(batch, SourceTime::now(), &digest, request_id)
+                .enqueue_batch(batch, source, SourceTime::now(), (&digest, request_id))
                 .await;
             let accepted = match report.outcome {
                 EnqueueOutcome::Queued => report.accepted.len(),
@@ -58,7 +58,10 @@ pub async fn serve(
             response
         }
         Ok(Received::Batch(batch)) => {
-            let mut session = app.service.session_with(credentials, deadline);
+            let mut session = app
+                .service
+                .session_with(credentials, deadline)
+                .for_source(source);
             let report = app
                 .service
                 .apply_batch(batch, SourceTime::now(), &mut session)

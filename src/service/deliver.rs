@@ -23,9 +23,13 @@ impl SyncService {
                     },
                     stale: 0,
                     outcome: BatchOutcome::Failed(error.into()),
+                    seats_left: None,
                 };
             }
         };
+        session.sources = (changes.iter())
+            .filter_map(|change| Some((change.id().clone(), change.source.clone()?)))
+            .collect();
         let events = changes
             .iter()
             .enumerate()

@@ -7,8 +7,7 @@ use sha2::{Digest, Sha256};
 use super::SyncService;
 use super::batch::timed;
 use super::ports::QueueError;
-use super::session::deletion_refused;
-use crate::domain::{Change, EventBatch, SourceTime, Summary, SyncEvent};
+use crate::domain::{Change, EventBatch, SourceTime, Summary};
 
 /// What accepting a batch did.
 #[derive(Debug)]
@@ -42,13 +41,14 @@ impl SyncService {
     /// by its source's id when it has one; else by `body_digest` when its events are dated (the
     /// same body is then the same events, delivered again); else by `request_id`: an undated
     /// body that repeats an earlier one may be a new change back to an earlier value, and it
-    /// is never dropped.
+    /// is never dropped. Whose Wazzup user each change reaches, and whether a dismissal may
+    /// delete it, the worker decides as it applies them (see `ownership`).
     pub async fn enqueue_batch(
         &self,
         batch: EventBatch,
+        source: &str,
         received_at: SourceTime,
-        body_digest: &str,
-        request_id: &str,
+        (body_digest, request_id): (&str, &str),
     ) -> EnqueueReport {
         let dated = batch.at.is_some() || batch.events.iter().any(|e| e.at.is_some());
         let request = match &batch.key {
@@ -56,22 +56,16 @@ impl SyncService {
             None if dated => body_digest.to_owned(),
             None => request_id.to_owned(),
         };
-        let (events, mut summary) = timed(batch, received_at);
-        let managed = self.settings.sync.as_ref().map(|sync| &sync.scope);
-        let mut changes = Vec::new();
-        for event in events {
-            if let SyncEvent::Delete(id) = &event.event
-                && let Some(rejection) = deletion_refused(managed, id, Some(event.index))
-            {
-                summary.rejected.push(rejection);
-                continue;
-            }
-            changes.push(Change {
+        let (events, summary) = timed(batch, received_at);
+        let changes: Vec<Change> = events
+            .into_iter()
+            .map(|event| Change {
                 key: change_key(&request, event.index),
                 at: event.at.unwrap_or(received_at),
                 event: event.event,
-            });
-        }
+                source: Some(source.to_owned()),
+            })
+            .collect();
         let accepted: Vec<String> = changes.iter().map(|c| c.id().to_string()).collect();
         let outcome = match &self.queue {
             _ if changes.is_empty() => EnqueueOutcome::NothingValid,

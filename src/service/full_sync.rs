@@ -1,19 +1,24 @@
-//! Running a full sync: check the complete employee list, read Wazzup's users, plan within the
-//! deployment's fences, and apply (deletions first), or stop at the plan for a dry run.
+//! Running a full sync: check the complete employee list, read the account as it is (Wazzup's
+//! users, the records of whose they are, the phones that decide a match), plan within the
+//! deployment's fences, take over the matched users when asked, and apply (deletions first),
+//! or stop at the plan for a dry run.
+
+use std::collections::HashMap;
 
 use serde::{Serialize, Serializer};
+use serde_json::json;
 
 use super::SyncService;
 use super::enqueue::change_key;
 use super::error::ApplyError;
-use super::ports::QueueError;
+use super::ports::{QueueError, StoreError};
 use super::report::BatchOutcome;
 use super::session::{Progress, Session};
 use crate::domain::{
-    Change, EmployeeRow, IndexedEvent, InvalidRoster, Roster, SourceTime, Summary, SyncEvent,
-    Warning,
+    Change, EmployeeRow, IndexedEvent, InvalidRoster, Owner, Rejection, Roster, Scope, SourceTime,
+    Summary, SyncEvent, User, UserId, Warning,
 };
-use crate::plan::{FullPlan, PlanError, Policy, plan_full_sync};
+use crate::plan::{FullPlan, Known, PlanError, Policy, phones_wanted, plan_full_sync};
 use crate::wazzup::ListedUser;
 
 /// What the caller asks of one full sync.
@@ -26,6 +31,8 @@ pub struct FullSyncRequest {
     /// Re-send unchanged employees too (Wazzup's list has no phones, so a changed phone alone
     /// is not seen otherwise).
     pub resend: bool,
+    /// Take over the existing users the plan matches to employees (else they are only shown).
+    pub adopt: bool,
     /// When the employee list was read from its source (else: when the plan is made). The
     /// plan's changes carry this time, so that a change the source made later (a hire after
     /// the snapshot) is never undone by them.
@@ -39,6 +46,12 @@ pub struct FullSyncReport {
     pub dry_run: bool,
     #[serde(serialize_with = "plan_ids")]
     pub plan: FullPlan,
+    /// Users whose phones could not be read in the time there was: a match by phone among them
+    /// is not seen (the scheduled run and the CLI have the time).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub phones_unread: usize,
+    /// The employees whose matched users were taken over (with `adopt`).
+    pub adopted: Vec<String>,
     /// What was applied (nothing for a dry run, a plan with nothing to do, or a queued one).
     pub applied: Summary,
     /// How many changes were queued for the worker (queued mode).
@@ -47,42 +60,71 @@ pub struct FullSyncReport {
     pub warnings: Vec<Warning>,
 }
 
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
 /// The plan as ids: `{"create": [...], "update": [...], "delete": [...], "unchanged": n,
-/// "unmanaged": n}`.
+/// "unmanaged": n, "matches": [...], "ambiguous": [...], "conflicts": [...], "unowned": [...],
+/// "seatsLeft": n}`.
 fn plan_ids<S: Serializer>(plan: &FullPlan, serializer: S) -> Result<S::Ok, S::Error> {
-    #[derive(Serialize)]
-    struct Ids<'a> {
-        create: Vec<&'a str>,
-        update: Vec<&'a str>,
-        delete: Vec<&'a str>,
-        unchanged: usize,
-        unmanaged: usize,
-    }
-    Ids {
-        create: plan.create.iter().map(|u| u.id.as_str()).collect(),
-        update: plan.update.iter().map(|u| u.id.as_str()).collect(),
-        delete: plan.delete.iter().map(|id| id.as_str()).collect(),
-        unchanged: plan.unchanged.len(),
-        unmanaged: plan.unmanaged,
-    }
+    let user = |user: &ListedUser| json!({"id": user.id, "name": user.name});
+    json!({
+        "create": plan.create.iter().map(|u| u.id.as_str()).collect::<Vec<_>>(),
+        "update": plan.update.iter().map(|u| u.id.as_str()).collect::<Vec<_>>(),
+        "delete": plan.delete.iter().map(UserId::as_str).collect::<Vec<_>>(),
+        "unchanged": plan.unchanged.len(),
+        "unmanaged": plan.unowned.len(),
+        "matches": plan.matches.iter().map(|m| json!({
+            "employee": m.employee.id.as_str(),
+            "name": m.employee.name.as_str(),
+            "wazzupId": m.user.id,
+            "wazzupName": m.user.name,
+            "by": m.by.as_str(),
+        })).collect::<Vec<_>>(),
+        "ambiguous": plan.ambiguous.iter().map(|a| json!({
+            "employee": a.employee.id.as_str(),
+            "name": a.employee.name.as_str(),
+            "candidates": a.candidates.iter().map(user).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "conflicts": plan.conflicts.iter().map(|c| json!({
+            "employee": c.employee.id.as_str(),
+            "reason": c.reason,
+            "message": c.message,
+        })).collect::<Vec<_>>(),
+        "unowned": plan.unowned.iter().map(user).collect::<Vec<_>>(),
+        "seatsLeft": plan.seats_left,
+    })
     .serialize(serializer)
 }
 
 /// Why a full sync stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum FullSyncError {
-    /// No scope is configured: the full sync is off.
-    #[error("the full sync is off: set SYNC_ID_PREFIX or SYNC_MANAGE_ALL=true")]
+    /// Neither a state table (to know which users the deployment owns) nor a scope.
+    #[error(
+        "the full sync is off: it needs the state table (STATE_TABLE), which records the users \
+         this deployment owns, or a scope (SYNC_ID_PREFIX, or SYNC_MANAGE_ALL=true)"
+    )]
     NotEnabled,
     /// The list is not a complete, valid roster: nothing was read or applied.
     #[error("the employee list has {} invalid employees; nothing was applied", .0.problems.len())]
     InvalidEmployees(InvalidRoster),
-    /// Wazzup's list could not be read: nothing was planned or applied.
+    /// Wazzup's list, or the records, could not be read: nothing was planned or applied.
     #[error("could not read Wazzup's users: {0}")]
     List(ApplyError),
     /// The plan broke a rule: nothing was applied.
     #[error(transparent)]
     Plan(#[from] PlanError),
+    /// Taking over asks for the records of whose users are whose.
+    #[error(
+        "taking existing users over needs the state table (STATE_TABLE), where the takeover is \
+         recorded; nothing was applied"
+    )]
+    AdoptNeedsState,
+    /// The takeover could not be recorded: nothing was applied after it.
+    #[error("the takeover could not be recorded: {0}")]
+    Record(StoreError),
     /// The plan could not be queued: nothing was applied.
     #[error("the full sync's changes could not be queued: {0}")]
     Queue(QueueError),
@@ -100,22 +142,25 @@ impl SyncService {
         &self,
         rows: impl IntoIterator<Item = (usize, EmployeeRow)>,
     ) -> Result<Roster, FullSyncError> {
-        let sync = self
-            .settings
-            .sync
-            .as_ref()
-            .ok_or(FullSyncError::NotEnabled)?;
-        Roster::parse(rows, &sync.scope, self.settings.phone_region)
+        if !self.full_sync_enabled() {
+            return Err(FullSyncError::NotEnabled);
+        }
+        Roster::parse(rows, &self.settings.sync.scope, self.settings.phone_region)
             .map_err(FullSyncError::InvalidEmployees)
+    }
+
+    /// Whether a full sync can tell which users to delete: the records say which users the
+    /// deployment owns, or a scope is configured.
+    pub fn full_sync_enabled(&self) -> bool {
+        self.state.is_some() || self.settings.sync.scope != Scope::Owned
     }
 
     /// The rules a full sync asked for with `request` must respect here.
     fn policy(&self, request: FullSyncRequest) -> Result<Policy, FullSyncError> {
-        let sync = self
-            .settings
-            .sync
-            .as_ref()
-            .ok_or(FullSyncError::NotEnabled)?;
+        if !self.full_sync_enabled() {
+            return Err(FullSyncError::NotEnabled);
+        }
+        let sync = &self.settings.sync;
         let mut policy = Policy::new(sync.scope.clone());
         policy.max_delete_share = sync.max_delete_share;
         policy.force_deletes = request.force_deletes;
@@ -123,17 +168,21 @@ impl SyncService {
         Ok(policy)
     }
 
-    /// Reads Wazzup's users and plans the full sync of `roster`; returns the plan and the
-    /// users it was planned against.
+    /// Reads the account (Wazzup's users, the records of whose they are, the phones a match
+    /// needs, as time allows) and plans the full sync of `roster`; returns the plan, the users
+    /// it was planned against, and how many phones were left unread.
     pub async fn plan_full_sync(
         &self,
         session: &mut Session<'_>,
         roster: &Roster,
         request: FullSyncRequest,
-    ) -> Result<(FullPlan, Vec<ListedUser>), FullSyncError> {
+    ) -> Result<(FullPlan, Vec<ListedUser>, usize), FullSyncError> {
         let policy = self.policy(request)?;
-        let current = session.list_users().await.map_err(FullSyncError::List)?;
-        let mut plan = plan_full_sync(roster, &current, &policy)?;
+        let (known, unread) = session
+            .known(roster, &policy.scope)
+            .await
+            .map_err(FullSyncError::List)?;
+        let mut plan = plan_full_sync(roster, &known, &policy)?;
         // Wazzup lists its users by name; ids in order read (and diff) better.
         plan.delete.sort();
         tracing::info!(
@@ -141,11 +190,61 @@ impl SyncService {
             update = plan.update.len(),
             delete = plan.delete.len(),
             unchanged = plan.unchanged.len(),
-            unmanaged = plan.unmanaged,
+            matches = plan.matches.len(),
+            ambiguous = plan.ambiguous.len(),
+            unowned = plan.unowned.len(),
+            seats_left = plan.seats_left,
+            phones_unread = unread,
             dry_run = request.dry_run,
             "full sync planned"
         );
-        Ok((plan, current))
+        Ok((plan, known.users, unread))
+    }
+
+    /// Takes over the users `plan` matched to employees: records each as its employee's (one
+    /// that another request took meanwhile is refused), and returns the employees taken over,
+    /// whose writes now go to those users.
+    pub async fn take_over(
+        &self,
+        session: &mut Session<'_>,
+        plan: &FullPlan,
+    ) -> Result<(Vec<User>, Vec<Rejection>), FullSyncError> {
+        let state = self
+            .state
+            .as_deref()
+            .ok_or(FullSyncError::AdoptNeedsState)?;
+        let mut taken = Vec::new();
+        let mut refused = Vec::new();
+        for found in &plan.matches {
+            let Ok(wazzup) = UserId::parse(&found.user.id) else {
+                continue;
+            };
+            let owner = Owner::new(found.employee.id.clone(), session.source, found.by);
+            match state.take(&wazzup, &owner).await {
+                Ok(None) => {
+                    session.view.taken(&wazzup, owner);
+                    tracing::info!(
+                        action = "adopt",
+                        user_id = %crate::domain::LoggedId(found.employee.id.as_str()),
+                        wazzup_id = %crate::domain::LoggedId(&found.user.id),
+                        basis = found.by.as_str(),
+                        "existing Wazzup user taken over"
+                    );
+                    taken.push(found.employee.clone());
+                }
+                Ok(Some(other)) => refused.push(Rejection {
+                    index: None,
+                    id: Some(found.employee.id.to_string()),
+                    reason: "OWNED_BY_ANOTHER".into(),
+                    message: format!(
+                        "the Wazzup user {wazzup} was taken over for employee {} meanwhile",
+                        other.employee
+                    ),
+                }),
+                Err(error) => return Err(FullSyncError::Record(error)),
+            }
+        }
+        Ok((taken, refused))
     }
 
     /// Applies a planned full sync made `as_of`: deletions first, then creations and updates,
@@ -180,6 +279,7 @@ impl SyncService {
     pub async fn enqueue_full_plan(
         &self,
         plan: &FullPlan,
+        source: &str,
         as_of: SourceTime,
     ) -> Result<usize, QueueError> {
         let changes: Vec<Change> = plan_events(plan, as_of)
@@ -198,6 +298,7 @@ impl SyncService {
                 ),
                 at,
                 event,
+                source: Some(source.to_owned()),
             })
             .collect();
         match &self.queue {
@@ -207,8 +308,8 @@ impl SyncService {
         }
     }
 
-    /// Plans the full sync of `roster` and applies it (or, in queued mode, queues it), unless
-    /// it is a dry run.
+    /// Plans the full sync of `roster`, takes over the matched users when asked, and applies
+    /// the plan (or, in queued mode, queues it), unless it is a dry run.
     pub async fn full_sync(
         &self,
         session: &mut Session<'_>,
@@ -216,40 +317,104 @@ impl SyncService {
         request: FullSyncRequest,
     ) -> Result<FullSyncReport, FullSyncError> {
         let as_of = request.as_of.unwrap_or_else(SourceTime::now);
-        let (plan, _) = self.plan_full_sync(session, roster, request).await?;
+        let (plan, _, phones_unread) = self.plan_full_sync(session, roster, request).await?;
         let mut report = FullSyncReport {
             dry_run: request.dry_run,
             plan,
+            phones_unread,
+            adopted: Vec::new(),
             applied: Summary::default(),
             queued: 0,
             warnings: roster.warnings().to_vec(),
         };
-        if request.dry_run || report.plan.is_noop() {
+        if request.dry_run {
+            return Ok(report);
+        }
+        // What is applied: the plan, and with `adopt` the employees whose users were taken over.
+        let mut apply = report.plan.clone();
+        if request.adopt && !report.plan.matches.is_empty() {
+            let (taken, refused) = self.take_over(session, &report.plan).await?;
+            report.adopted = taken.iter().map(|u| u.id.to_string()).collect();
+            report.applied.rejected.extend(refused);
+            apply.update.extend(taken);
+        }
+        if apply.is_noop() {
             return Ok(report);
         }
         if self.is_queued() {
             report.queued = self
-                .enqueue_full_plan(&report.plan, as_of)
+                .enqueue_full_plan(&apply, session.source, as_of)
                 .await
                 .map_err(FullSyncError::Queue)?;
             return Ok(report);
         }
+        let refused = std::mem::take(&mut report.applied.rejected);
         match self
-            .apply_full_plan(session, &report.plan, as_of, &mut super::Quiet)
+            .apply_full_plan(session, &apply, as_of, &mut super::Quiet)
             .await
         {
             Ok(summary) => {
                 report.applied = summary;
+                report.applied.rejected.extend(refused);
                 Ok(report)
             }
             Err((summary, error)) => {
                 report.applied = summary;
+                report.applied.rejected.extend(refused);
                 Err(FullSyncError::Apply {
                     report: Box::new(report),
                     error,
                 })
             }
         }
+    }
+}
+
+impl Session<'_> {
+    /// The account as a full sync of `roster` needs it: Wazzup's users, the records of whose
+    /// they are (and of the roster's employees), and the phones of the users nobody owns when
+    /// a match may turn on them, read until the deadline is near; and how many were not read.
+    pub(super) async fn known(
+        &mut self,
+        roster: &Roster,
+        scope: &Scope,
+    ) -> Result<(Known, usize), ApplyError> {
+        let users = self.account().await?.users.clone();
+        let ids: Vec<UserId> = (users.iter())
+            .filter_map(|u| UserId::parse(&u.id).ok())
+            .chain(roster.users().iter().map(|u| u.id.clone()))
+            .collect();
+        self.look_up(&ids).await?;
+        let owners: HashMap<String, UserId> = (users.iter())
+            .filter_map(|u| {
+                let id = UserId::parse(&u.id).ok()?;
+                Some((u.id.clone(), self.view.owner(&id)?.clone()))
+            })
+            .collect();
+        let links = (roster.users().iter())
+            .filter_map(|u| {
+                let wazzup = self.view.target(&u.id);
+                (wazzup != u.id).then(|| (u.id.clone(), wazzup))
+            })
+            .collect();
+        let mut known = Known {
+            users,
+            owners,
+            links,
+            phones: HashMap::new(),
+        };
+        let wanted = phones_wanted(roster, &known, scope);
+        let mut unread = 0;
+        for (position, id) in wanted.iter().enumerate() {
+            if self.near_deadline() {
+                unread = wanted.len() - position;
+                break;
+            }
+            if let Some(phone) = self.phone_of(id).await? {
+                known.phones.insert(id.clone(), phone);
+            }
+        }
+        Ok((known, unread))
     }
 }
 

@@ -4,6 +4,7 @@
 //! single-user reads and writes of SCIM. It plans with [`crate::plan`] and calls Wazzup
 //! through [`crate::wazzup`]; it returns plain reports and knows nothing of how they are shown.
 
+mod account;
 mod batch;
 mod deliver;
 mod enqueue;
@@ -11,8 +12,10 @@ mod error;
 mod full_sync;
 mod lease;
 mod ordered;
+mod ownership;
 mod ports;
 mod report;
+mod seen;
 mod session;
 mod upsert;
 
@@ -20,7 +23,7 @@ pub use batch::{MAX_CLOCK_AHEAD_MS, timed};
 pub use enqueue::{EnqueueOutcome, EnqueueReport, change_key};
 pub use error::ApplyError;
 pub use full_sync::{FullSyncError, FullSyncReport, FullSyncRequest};
-pub use ports::{Applied, ChangeQueue, Claim, QueueError, StateStore, StoreError};
+pub use ports::{Applied, ChangeQueue, Claim, Ownerships, QueueError, StateStore, StoreError};
 pub use report::{BatchOutcome, BatchReport};
 pub use session::{Progress, Quiet, Session};
 
@@ -41,8 +44,11 @@ pub const RECORD_RESERVE: std::time::Duration = std::time::Duration::from_secs(1
 pub struct ServiceSettings {
     /// The region for phone numbers written without a country code.
     pub phone_region: PhoneRegion,
-    /// The full sync's fences; `None` keeps the full sync off.
-    pub sync: Option<SyncSettings>,
+    /// Which users deletions reach beyond those the deployment owns, and the full sync's
+    /// fences.
+    pub sync: SyncSettings,
+    /// A hire refused for a phone that a Wazzup user nobody owns has takes that user over.
+    pub adopt_on_conflict: bool,
 }
 
 /// The service: the Wazzup client and the credentials, built once per container.
@@ -118,7 +124,7 @@ impl SyncService {
         Session::new(
             &self.wazzup,
             self.credentials.as_ref(),
-            self.settings.sync.as_ref().map(|sync| &sync.scope),
+            (&self.settings.sync.scope, self.settings.adopt_on_conflict),
             self.state.as_deref(),
             credentials,
             deadline,

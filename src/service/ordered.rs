@@ -1,16 +1,17 @@
 //! The ordering rule, for every path that writes to Wazzup (a webhook's batch, the queue's
 //! worker, SCIM, the full sync): of one employee's events the newest wins; an event older than
 //! the newest change already applied to its employee is dropped (`STALE`); the rest is applied
-//! (deletions first); and what was applied is recorded with its time, under the employee's
-//! lease. So no late, replayed or concurrent event undoes a newer one, whichever path brought
+//! (deletions first) to each employee's Wazzup user; and what was applied is recorded with its
+//! time, and whose user it is, under the employee's lease. So no late, replayed or concurrent event undoes a newer one, whichever path brought
 //! either. Without a state store, only the batch's own order is kept.
 
 use std::collections::{HashMap, HashSet};
 
 use super::error::ApplyError;
+use super::ownership::Mark;
 use super::ports::Applied;
 use super::report::{BatchOutcome, BatchReport};
-use super::session::{Progress, Session};
+use super::session::{Progress, Session, step_ids};
 use crate::domain::{IndexedEvent, SourceTime, Summary, SyncEvent, UserId, Warning};
 use crate::plan::plan;
 
@@ -77,7 +78,8 @@ impl Session<'_> {
         report
     }
 
-    /// Applies `events` of employees this session may write now, given what is `recorded`.
+    /// Applies `events` of employees this session may write now, given what is `recorded`:
+    /// each employee's change goes to its Wazzup user (see `ownership`).
     async fn apply_leased(
         &mut self,
         events: Vec<IndexedEvent>,
@@ -87,7 +89,6 @@ impl Session<'_> {
     ) -> BatchReport {
         let (events, stale) = drop_stale(events, &recorded, &mut summary);
         let mut plan = plan(events);
-        self.confine(&mut plan, &mut summary);
         summary
             .warnings
             .extend(plan.superseded.iter().map(|s| Warning {
@@ -99,8 +100,15 @@ impl Session<'_> {
                     s.by_index
                 ),
             }));
-        if plan.is_empty() {
-            let outcome = if stale > 0 || !summary.not_applied.is_empty() {
+        let ids: Vec<UserId> = (plan.deletes.iter().cloned())
+            .chain(plan.upserts.iter().map(|user| user.id.clone()))
+            .collect();
+        if let Err(error) = self.learn(&ids, &recorded).await {
+            return failed(summary, &ids, error.into());
+        }
+        let unowned = self.resolve(&mut plan, &mut summary);
+        if plan.is_empty() && unowned.is_empty() {
+            let outcome = if stale > 0 || !summary.not_applied.is_empty() || !ids.is_empty() {
                 BatchOutcome::Applied
             } else {
                 BatchOutcome::NothingValid
@@ -109,9 +117,37 @@ impl Session<'_> {
                 summary,
                 stale,
                 outcome,
+                seats_left: self.seats_left,
             };
         }
-        let result = self.apply_with(&plan, &mut summary, progress).await;
+        let mark = Mark::of(&summary, &self.uncertain);
+        let result = match self.check_seats(&mut plan, &mut summary).await {
+            Ok(()) => self.apply_with(&plan, &mut summary, progress).await,
+            Err(error) => {
+                summary
+                    .not_applied
+                    .extend(plan.steps().iter().flat_map(step_ids));
+                Err(error)
+            }
+        };
+        self.restore(&mut summary, &mark);
+        let result = match result {
+            Ok(()) => self.dismiss_unowned(unowned, &mut summary).await,
+            Err(error) => {
+                (summary.not_applied).extend(unowned.iter().map(ToString::to_string));
+                Err(error)
+            }
+        };
+        let result = match self.record_ownership(&summary, &mark).await {
+            Ok(()) => result,
+            Err(error) => {
+                // Written, but whose it is was not recorded: written again later (idempotent),
+                // and recorded then.
+                let written = mark.written(&summary);
+                summary.not_applied.extend(written);
+                result.and(Err(error.into()))
+            }
+        };
         tracing::debug!(
             upserted = summary.upserted.len(),
             deleted = summary.deleted.len(),
@@ -129,6 +165,7 @@ impl Session<'_> {
             summary,
             stale,
             outcome,
+            seats_left: self.seats_left,
         }
     }
 }
@@ -140,6 +177,7 @@ fn failed(mut summary: Summary, ids: &[UserId], error: ApplyError) -> BatchRepor
         summary,
         stale: 0,
         outcome: BatchOutcome::Failed(error),
+        seats_left: None,
     }
 }
 

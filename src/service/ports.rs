@@ -1,12 +1,13 @@
 //! What the service needs from outside for durable, ordered delivery: a queue that keeps each
 //! employee's changes in order ([`ChangeQueue`]: SQS FIFO in Lambda, in-process locally), and a
 //! record of the newest change applied to each employee ([`StateStore`]: DynamoDB in Lambda,
-//! in-process locally). The adapters implement them; the service depends only on these traits.
+//! in-process locally), which also keeps who owns which Wazzup user ([`Ownerships`]). The
+//! adapters implement them; the service depends only on these traits.
 
 use std::collections::HashMap;
 
 use crate::credentials::BoxFuture;
-use crate::domain::{Change, SourceTime, UserId};
+use crate::domain::{Change, Owner, SourceTime, UserId};
 
 /// The queue failed; sending again later can succeed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -41,6 +42,16 @@ pub enum Claim {
     Granted,
     /// Another request holds a live lease on the employee.
     Busy,
+}
+
+/// What the records say of some ids, each read both as an employee's and as a Wazzup user's.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Ownerships {
+    /// The Wazzup user an employee was linked to by a takeover, where it is not the employee's
+    /// own id.
+    pub links: HashMap<UserId, UserId>,
+    /// The employee each Wazzup user belongs to.
+    pub owners: HashMap<UserId, Owner>,
 }
 
 /// The newest change applied to each employee, and who is applying one now.
@@ -79,5 +90,27 @@ pub trait StateStore: Send + Sync {
         &'a self,
         id: &'a UserId,
         owner: &'a str,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+
+    /// The links of `ids` (read as employees) and the owners of `ids` (read as Wazzup users).
+    /// These records never expire: they are what lets a dismissal delete the right user.
+    fn ownerships<'a>(&'a self, ids: &'a [UserId])
+    -> BoxFuture<'a, Result<Ownerships, StoreError>>;
+
+    /// Records, in one step, that the Wazzup user `wazzup` is `owner.employee`'s and (when it is
+    /// not the employee's own id) that the employee's changes go to it, unless another
+    /// employee owns it: then nothing changes and that owner is returned.
+    fn take<'a>(
+        &'a self,
+        wazzup: &'a UserId,
+        owner: &'a Owner,
+    ) -> BoxFuture<'a, Result<Option<Owner>, StoreError>>;
+
+    /// Forgets, in one step, that `wazzup` is `employee`'s and the employee's link (the user was
+    /// deleted). Another employee's ownership is left as it is.
+    fn give_up<'a>(
+        &'a self,
+        wazzup: &'a UserId,
+        employee: &'a UserId,
     ) -> BoxFuture<'a, Result<(), StoreError>>;
 }

@@ -22,9 +22,33 @@ pub struct BatchReport {
     /// Events dropped because a newer change of their employee was already applied.
     pub stale: usize,
     pub outcome: BatchOutcome,
+    /// Seats left in the Wazzup account after the batch's hires, when they were counted.
+    pub seats_left: Option<usize>,
 }
 
 impl BatchReport {
+    /// How many existing Wazzup users the batch took over (`ADOPTED`).
+    pub fn adopted(&self) -> usize {
+        self.warned("ADOPTED")
+    }
+
+    /// How many dismissals could not be done because this deployment does not own the user,
+    /// or found no user while the account holds users nobody owns: access that may remain.
+    pub fn unowned_dismissals(&self) -> usize {
+        self.warned("NOT_FOUND_UNOWNED")
+            + (self.summary.rejected.iter())
+                .filter(|r| r.reason == "UNOWNED_USER")
+                .count()
+    }
+
+    fn warned(&self, code: &str) -> usize {
+        self.summary
+            .warnings
+            .iter()
+            .filter(|w| w.code == code)
+            .count()
+    }
+
     /// Whether the work for `id` must be done again later (a transient failure).
     pub fn must_retry(&self, id: &str) -> bool {
         matches!(&self.outcome, BatchOutcome::Failed(error) if error.is_transient())

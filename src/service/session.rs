@@ -1,8 +1,10 @@
 //! One request's conversation with Wazzup: the plan's calls in order, one refresh of the secret
 //! when Wazzup refuses the key; a call Wazzup refuses for its data refuses its users and the
-//! following calls go on (the per-user refusals of an upsert are in `upsert`).
+//! following calls go on (the per-user refusals of an upsert are in `upsert`; whose users the
+//! calls write and delete is in `ownership`, what the session learns of the account in
+//! `account`).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use tokio::time::Instant;
@@ -10,40 +12,13 @@ use tokio::time::Instant;
 use super::error::ApplyError;
 use super::ports::StateStore;
 use super::report::BatchOutcome;
+use super::seen::{Account, View};
 use crate::credentials::{CredentialProvider, Credentials};
 use crate::domain::{
-    IndexedEvent, LoggedId, Rejection, Scope, SourceTime, Summary, SyncEvent, UserId,
+    Basis, IndexedEvent, LoggedId, Rejection, Scope, SourceTime, Summary, SyncEvent, UserId,
 };
 use crate::plan::{Plan, Step};
 use crate::wazzup::{DeleteOutcome, ListedUser, RemoteUser, WazzupClient, WazzupError};
-
-/// The rejection of deleting `id` (the event at `index`) when the deployment does not manage
-/// it: the ownership rule of every deletion, whichever path asks for it.
-pub fn deletion_refused(
-    managed: Option<&Scope>,
-    id: &UserId,
-    index: Option<usize>,
-) -> Option<Rejection> {
-    if managed.is_some_and(|scope| scope.manages(id.as_str())) {
-        return None;
-    }
-    let message = match managed {
-        Some(Scope::Prefix(prefix)) => format!(
-            "the id does not start with \"{prefix}\", the prefix of the Wazzup users this \
-             deployment manages; users outside it are never deleted"
-        ),
-        _ => "this deployment manages no Wazzup users, so it deletes none: set \
-              SYNC_ID_PREFIX (the ids it manages) or SYNC_MANAGE_ALL=true"
-            .to_owned(),
-    };
-    tracing::warn!(action = "delete", user_id = %LoggedId(id.as_str()), "refused: outside the managed scope");
-    Some(Rejection {
-        index,
-        id: Some(id.to_string()),
-        reason: "OUT_OF_SCOPE".into(),
-        message,
-    })
-}
 
 /// Follows a plan's progress, step by step (the CLI's progress bar).
 pub trait Progress: Send {
@@ -63,8 +38,25 @@ impl Progress for Quiet {}
 pub struct Session<'a> {
     pub(super) wazzup: &'a WazzupClient,
     provider: &'a dyn CredentialProvider,
-    /// The Wazzup users this deployment manages, and so may delete; `None`: none.
-    managed: Option<&'a Scope>,
+    /// How far deletions reach beyond the users the records say this deployment owns.
+    pub(super) scope: &'a Scope,
+    /// Whether a hire refused for a phone that a user nobody owns has takes that user over.
+    pub(super) adopt_on_conflict: bool,
+    /// Who brought the changes, as ownership records name it (a source's name, `scim`, `sync`).
+    pub(super) source: &'static str,
+    /// The source of each employee's change, where the changes came from several.
+    pub(super) sources: HashMap<UserId, String>,
+    /// What the records say of the employees and users this session has looked at.
+    pub(super) view: View,
+    /// The plan being applied: each Wazzup id it writes, and the employee it is for.
+    pub(super) targets: HashMap<String, UserId>,
+    /// The users the plan writes that existed before and nobody owned: on what grounds they
+    /// become their employees'.
+    pub(super) bases: HashMap<String, Basis>,
+    /// Wazzup's users and the phones read, once per session.
+    pub(super) account: Option<Account>,
+    /// Seats left in the account after this session's creations, when it counted them.
+    pub(super) seats_left: Option<usize>,
     /// The newest change applied per employee, when a record is kept.
     pub(super) state: Option<&'a dyn StateStore>,
     pub(super) deadline: Option<Instant>,
@@ -83,7 +75,7 @@ impl<'a> Session<'a> {
     pub(super) fn new(
         wazzup: &'a WazzupClient,
         provider: &'a dyn CredentialProvider,
-        managed: Option<&'a Scope>,
+        (scope, adopt_on_conflict): (&'a Scope, bool),
         state: Option<&'a dyn StateStore>,
         credentials: Arc<Credentials>,
         deadline: Option<Instant>,
@@ -91,7 +83,15 @@ impl<'a> Session<'a> {
         Self {
             wazzup,
             provider,
-            managed,
+            scope,
+            adopt_on_conflict,
+            source: "-",
+            sources: HashMap::new(),
+            view: View::default(),
+            targets: HashMap::new(),
+            bases: HashMap::new(),
+            account: None,
+            seats_left: None,
             state,
             deadline,
             owner: format!("{:016x}", fastrand::u64(..)),
@@ -117,47 +117,28 @@ impl<'a> Session<'a> {
         Ok(())
     }
 
-    /// Applies `plan`, recording each outcome in `summary`.
-    pub async fn apply(&mut self, plan: &Plan, summary: &mut Summary) -> Result<(), ApplyError> {
-        self.apply_with(plan, summary, &mut Quiet).await
+    /// Names who brings this session's changes, for the ownership records (a source's name,
+    /// `scim`, `sync`).
+    pub fn for_source(mut self, source: &'static str) -> Self {
+        self.source = source;
+        self
     }
 
-    /// Moves the deletions of users this deployment does not manage out of `plan`, into
-    /// `summary` as `OUT_OF_SCOPE` rejections: whatever a caller asks, only managed users are
-    /// ever deleted (the same ownership rule as the full sync's). Without a configured scope
-    /// nothing is deleted.
-    pub fn confine(&self, plan: &mut Plan, summary: &mut Summary) {
-        let managed = self.managed;
-        let (kept, outside): (Vec<UserId>, Vec<UserId>) = std::mem::take(&mut plan.deletes)
-            .into_iter()
-            .partition(|id| deletion_refused(managed, id, None).is_none());
-        plan.deletes = kept;
-        summary.rejected.extend(
-            outside
-                .iter()
-                .filter_map(|id| deletion_refused(managed, id, None)),
-        );
+    /// Takes over a Wazzup user whose phone a hire has (unless it is another employee's) for
+    /// this session's requests, whatever the deployment's `ADOPT_ON_CONFLICT` says: a full sync
+    /// takes over only what its caller asked it to.
+    pub fn adopting_on_conflict(mut self, adopt: bool) -> Self {
+        self.adopt_on_conflict = adopt;
+        self
     }
 
-    /// Applies `plan`, telling `progress` of every call.
-    pub async fn apply_with(
+    /// Applies `plan` (its ids are Wazzup's), telling `progress` of every call.
+    pub(super) async fn apply_with(
         &mut self,
         plan: &Plan,
         summary: &mut Summary,
         progress: &mut (dyn Progress + Send),
     ) -> Result<(), ApplyError> {
-        let mut confined;
-        let plan = if plan
-            .deletes
-            .iter()
-            .all(|id| self.managed.is_some_and(|scope| scope.manages(id.as_str())))
-        {
-            plan
-        } else {
-            confined = plan.clone();
-            self.confine(&mut confined, summary);
-            &confined
-        };
         let steps = plan.steps();
         for (position, step) in steps.iter().enumerate() {
             progress.starting(step);
@@ -273,7 +254,7 @@ impl<'a> Session<'a> {
     }
 }
 
-fn step_ids(step: &Step<'_>) -> Vec<String> {
+pub(super) fn step_ids(step: &Step<'_>) -> Vec<String> {
     match step {
         Step::DeleteOne(id) => vec![id.to_string()],
         Step::BulkDelete(ids) => ids.iter().map(|id| id.to_string()).collect(),

@@ -2,7 +2,8 @@
 //! through: `INVALID_USERS_DATA` names the users by their place in the call,
 //! `DUPLICATE_PHONE_NUMBER` names only the phone (matched by its digits; when no user of the
 //! call sends it as written, the users are sent one at a time to find the one Wazzup
-//! refuses), and `USER_LIMIT_EXCEEDED` refuses a call, not its users (each is sent alone: an
+//! refuses; the user that has it is then found and, on a hire, taken over when nobody owns
+//! it), and `USER_LIMIT_EXCEEDED` refuses a call, not its users (each is sent alone: an
 //! update of a user the account holds still fits). An answer the documentation does not list
 //! (a 4xx) to several users is also followed by one call per user, so that one user's fault
 //! holds back only that user. No refusal is retried as it was; the calls are bounded by twice
@@ -35,7 +36,17 @@ impl Session<'_> {
                     }
                     Err(WazzupError::Unauthorized) => self.after_unauthorized().await?,
                     Err(WazzupError::DuplicatePhoneNumber { phone }) => {
-                        pending = duplicate_phone(pending, &phone, &mut calls, summary);
+                        let (rest, holder_wanted) =
+                            duplicate_phone(pending, &phone, &mut calls, summary);
+                        pending = rest;
+                        // The one user sending it: which Wazzup user has the phone decides
+                        // (see `Session::phone_conflict`).
+                        if let Some(user) = holder_wanted
+                            && let Some(retargeted) =
+                                self.phone_conflict(user, &phone, summary).await?
+                        {
+                            pending.push(retargeted);
+                        }
                     }
                     Err(WazzupError::InvalidUsersData { items, description }) => {
                         pending = invalid_data(pending, &items, &description, summary);
@@ -85,14 +96,15 @@ fn upserted(users: &[User], summary: &mut Summary) {
     }
 }
 
-/// Wazzup refused `pending` because of `phone`: refuses who it can tell, and returns the users
-/// to send again.
+/// Wazzup refused `pending` because of `phone`: refuses the users of the call sending it after
+/// the first, and returns the users to send again, and the one user sending it, if there is
+/// one: another Wazzup user has its phone.
 fn duplicate_phone(
     pending: Vec<User>,
     phone: &str,
     calls: &mut VecDeque<Vec<User>>,
     summary: &mut Summary,
-) -> Vec<User> {
+) -> (Vec<User>, Option<User>) {
     let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
     let (taken, mut rest): (Vec<User>, Vec<User>) = pending
         .into_iter()
@@ -104,12 +116,9 @@ fn duplicate_phone(
         // None sends it as written, and more than one could: one call each tells them apart.
         None if rest.len() > 1 => {
             calls.extend(rest.into_iter().map(|user| vec![user]));
-            return Vec::new();
+            return (Vec::new(), None);
         }
-        None => (
-            std::mem::take(&mut rest),
-            format!("another Wazzup user already has the phone number {phone}"),
-        ),
+        None => return (Vec::new(), rest.pop()),
         Some(first) if taken.len() > 0 => {
             let others = taken.collect();
             rest.insert(0, first);
@@ -118,10 +127,7 @@ fn duplicate_phone(
                 format!("an earlier employee of this request has the phone number {phone}"),
             )
         }
-        Some(only) => (
-            vec![only],
-            format!("another Wazzup user already has the phone number {phone}"),
-        ),
+        Some(only) => return (rest, Some(only)),
     };
     for user in &refused {
         tracing::warn!(
@@ -137,7 +143,7 @@ fn duplicate_phone(
             message: message.clone(),
         });
     }
-    rest
+    (rest, None)
 }
 
 /// Wazzup refused the fields of the users at `items`' places in `pending`: refuses them, and

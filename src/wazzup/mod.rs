@@ -27,6 +27,9 @@ use crate::domain::User;
 /// Wazzup's limit of users in one `POST /v3/users`, and of ids in one `bulk_delete`.
 pub const MAX_PER_REQUEST: usize = 100;
 
+/// Wazzup's limit of users in one account (`USER_LIMIT_EXCEEDED` beyond it).
+pub const USER_LIMIT: usize = 1000;
+
 /// A user as `GET /v3/users` lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 pub struct ListedUser {

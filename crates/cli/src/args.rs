@@ -11,14 +11,25 @@ const LONG_ABOUT: &str = "\
 Operators' tool for the Wazzup user sync: plan and apply a full sync of Wazzup's users from a \
 file of employees, and list or show Wazzup's users.
 
-The file (CSV with a header id,name,phone; or JSON: an array of {\"id\",\"name\",\"phone\"} or \
-{\"employees\": [...]}) is the complete list of employees. Every row is validated first; one \
-invalid row refuses the whole file. Only users in the scope are ever deleted: --prefix P or \
+The file (CSV with a header id,name,phone and optionally wazzupId; or JSON: an array of \
+{\"id\",\"name\",\"phone\"} or {\"employees\": [...]}) is the complete list of employees; \
+--crm NAME reads a source's users API instead. Every row is validated first; one invalid row \
+refuses the whole list. Only users this deployment owns are ever deleted: those it created or \
+took over, recorded in its state table (--state-table / STATE_TABLE); --prefix P or \
 SYNC_ID_PREFIX (ids starting with P), or --all or SYNC_MANAGE_ALL=true (every user, said \
-explicitly); one of them is required. A plan deleting more than \
+explicitly) widen that; without a state table one of them is required. A plan deleting more than \
 --max-delete-share (default 10 %) of the managed users is refused unless --force-deletes is \
 given. A plan that would leave more than 1,000 users in Wazzup is refused before any call. \
 `plan` (or `apply --dry-run`) prints the plan and changes nothing.
+
+An account that already has its staff: `adopt` matches the employees to the Wazzup users \
+nobody owns (by id, then phone, then a name only one user and one employee have; an \
+operator's wazzupId column decides the rest), prints the matches, the ambiguities, the \
+employees without a user and the users without an employee, and with --apply takes the \
+matched users over: their ids, roles and chats stay, and each employee's changes go to its \
+user from then on. Wazzup's roles (supervisor, manager, quality control) are set per channel \
+in Wazzup's own interface; the API cannot set them, so a user this tool creates sees no chats \
+until an administrator gives it a role, and a user taken over keeps its role.
 
 The key: --key / WAZZUP_API_KEY, or --secret-id / WAZZUP_SECRET_ID to read it from AWS Secrets \
 Manager (region and credentials from the standard AWS configuration). Prefer the environment \
@@ -110,6 +121,15 @@ pub struct Cli {
 pub enum Command {
     /// Show what a full sync from a file would change; change nothing
     Plan(SyncArgs),
+    /// Match the employees to the Wazzup users the account already has; take them over with --apply
+    Adopt {
+        #[command(flatten)]
+        sync: SyncArgs,
+        /// Take the matched users over (record them as their employees', write their names and
+        /// phones); without it, only the table is printed
+        #[arg(long)]
+        apply: bool,
+    },
     /// Make Wazzup's users in the scope exactly the employees of a file
     Apply {
         #[command(flatten)]
@@ -117,6 +137,9 @@ pub enum Command {
         /// Print the plan and change nothing (the same as `plan`)
         #[arg(long)]
         dry_run: bool,
+        /// Take over the existing users the plan matches to employees, then apply
+        #[arg(long)]
+        adopt: bool,
     },
     /// List Wazzup's users (id and name)
     List,
@@ -161,18 +184,39 @@ pub struct DlqArgs {
 #[derive(Args, Debug)]
 pub struct SyncArgs {
     /// The employees: a .csv or .json file, or - for standard input (with --format)
-    #[arg(short, long, value_name = "FILE")]
-    pub file: PathBuf,
+    #[arg(
+        short,
+        long,
+        value_name = "FILE",
+        required_unless_present = "crm",
+        conflicts_with = "crm"
+    )]
+    pub file: Option<PathBuf>,
+
+    /// Read the employees from this source's users API instead (pipedrive, bitrix24), with the
+    /// credentials of the key's secret (or --crm-secret-id's)
+    #[arg(long, value_name = "NAME")]
+    pub crm: Option<String>,
+
+    /// The secret holding the source's users-API credentials, when not the key's
+    #[arg(long, env = "CRM_SECRET_ID", value_name = "ID", requires = "crm")]
+    pub crm_secret_id: Option<String>,
+
+    /// The deployment's state table (DynamoDB): which Wazzup users it owns, where takeovers
+    /// are recorded, and the leases its functions respect
+    #[arg(long, env = "STATE_TABLE", value_name = "TABLE")]
+    pub state_table: Option<String>,
 
     /// The file's format [default: from the file's extension]
     #[arg(long, value_enum)]
     pub format: Option<Format>,
 
-    /// Manage (and so possibly delete) only Wazzup users whose id starts with this prefix
+    /// Also manage (and so possibly delete) Wazzup users whose id starts with this prefix
     #[arg(long, env = "SYNC_ID_PREFIX", value_name = "PREFIX")]
     pub prefix: Option<String>,
 
-    /// Manage every Wazzup user: users missing from the file are deleted, whoever added them
+    /// Manage every Wazzup user: users missing from the file that no employee matches are
+    /// deleted, whoever added them
     #[arg(long, env = "SYNC_MANAGE_ALL")]
     pub all: bool,
 

@@ -1,6 +1,7 @@
-//! The employee file: CSV (a header `id,name,phone`; `,`, `;` or tab) or JSON (an array of
-//! `{"id", "name", "phone"}` or `{"employees": [...]}`), from a path or standard input, read
-//! row by row with where each row is; then checked whole by the service as a roster.
+//! The employee file: CSV (a header `id,name,phone`, and `wazzupId` for an operator's pairings;
+//! `,`, `;` or tab) or JSON (an array of `{"id", "name", "phone", "wazzupId"}` or
+//! `{"employees": [...]}`), from a path or standard input, read row by row with where each row
+//! is (or a source's users API's rows); then checked whole by the service as a roster.
 
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
@@ -86,6 +87,10 @@ struct CsvRow {
     name: String,
     #[serde(default)]
     phone: Option<String>,
+    /// An operator's pairing with an existing Wazzup user (`adopt`); headers are read in
+    /// lower case.
+    #[serde(default, rename = "wazzupid")]
+    wazzup_id: Option<String>,
 }
 
 fn invalid_file(source: &str, message: impl std::fmt::Display) -> Failure {
@@ -96,17 +101,16 @@ fn invalid_file(source: &str, message: impl std::fmt::Display) -> Failure {
     )
 }
 
-fn format_of(args: &SyncArgs) -> Result<Format, Failure> {
+fn format_of(args: &SyncArgs, file: &Path) -> Result<Format, Failure> {
     if let Some(format) = args.format {
         return Ok(format);
     }
-    if args.file == Path::new("-") {
+    if file == Path::new("-") {
         return Err(Failure::usage(
             "reading the employees from standard input needs --format csv or --format json",
         ));
     }
-    let extension = args
-        .file
+    let extension = file
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase);
@@ -115,27 +119,48 @@ fn format_of(args: &SyncArgs) -> Result<Format, Failure> {
         Some("json") => Ok(Format::Json),
         _ => Err(Failure::usage(format!(
             "cannot tell the format of {} from its extension; name it .csv or .json, or pass --format",
-            args.file.display()
+            file.display()
         ))),
     }
 }
 
+/// Where the employees come from, as messages name it.
 pub fn source_name(args: &SyncArgs) -> String {
-    if args.file == Path::new("-") {
-        "standard input".into()
-    } else {
-        args.file.display().to_string()
+    match (&args.file, &args.crm) {
+        (Some(file), _) if file == Path::new("-") => "standard input".into(),
+        (Some(file), _) => file.display().to_string(),
+        (None, Some(crm)) => format!("{crm}'s users API"),
+        (None, None) => "the employee list".into(),
     }
 }
 
+impl Input {
+    /// Rows a source's users API gave, each at its place.
+    pub fn from_rows(rows: Vec<EmployeeRow>) -> Self {
+        Self {
+            total: rows.len(),
+            rows: (rows.into_iter().enumerate())
+                .map(|(index, row)| (Location { index, line: None }, row))
+                .collect(),
+            problems: Vec::new(),
+        }
+    }
+}
+
+/// The employee file `--file` names.
 pub fn read_input(args: &SyncArgs) -> Result<Input, Failure> {
-    let format = format_of(args)?;
+    let Some(file) = &args.file else {
+        return Err(Failure::usage(
+            "name the employee list with --file, or --crm",
+        ));
+    };
+    let format = format_of(args, file)?;
     let source = source_name(args);
     let mut bytes = Vec::new();
-    let read = if args.file == Path::new("-") {
+    let read = if file == Path::new("-") {
         std::io::stdin().lock().read_to_end(&mut bytes).map(|_| ())
     } else {
-        std::fs::read(&args.file).map(|b| bytes = b)
+        std::fs::read(file).map(|b| bytes = b)
     };
     read.map_err(|e| {
         Failure::new(
@@ -182,7 +207,8 @@ fn read_csv(text: &[u8], source: &str) -> Result<Input, Failure> {
         return Err(invalid_file(
             source,
             format!(
-                "the header (first line) must name the columns id and name, and may name phone; \
+                "the header (first line) must name the columns id and name, and may name phone and \
+                 wazzupId; \
                  it has no {} (found: {})",
                 missing.join(" and "),
                 headers.iter().collect::<Vec<_>>().join(", ")
@@ -210,6 +236,7 @@ fn read_csv(text: &[u8], source: &str) -> Result<Input, Failure> {
                     id: row.id,
                     name: Some(row.name),
                     phone: row.phone,
+                    wazzup_id: row.wazzup_id.filter(|w| !w.trim().is_empty()),
                 },
             )),
             Err(error) => input.problems.push(RowNote::new(
@@ -246,7 +273,13 @@ fn json_row(item: &Value) -> Result<EmployeeRow, (Option<String>, String)> {
         Some(_) => return Err((Some(id), "name must be text".into())),
     };
     let phone = json_text(row, "phone").map_err(|e| (Some(id.clone()), e))?;
-    Ok(EmployeeRow { id, name, phone })
+    let wazzup_id = json_text(row, "wazzupId").map_err(|e| (Some(id.clone()), e))?;
+    Ok(EmployeeRow {
+        id,
+        name,
+        phone,
+        wazzup_id,
+    })
 }
 
 fn read_json(text: &[u8], source: &str) -> Result<Input, Failure> {

@@ -1,19 +1,26 @@
 //! Where the API key comes from (`--key` / `WAZZUP_API_KEY`, or an AWS Secrets Manager secret
-//! with `--secret-id` / `WAZZUP_SECRET_ID`), and the service built with it.
+//! with `--secret-id` / `WAZZUP_SECRET_ID`), and the service built with it: with the
+//! deployment's state table when one is named (its records of whose users are whose, its
+//! leases), and a source's users API to read the employees from.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use clap::ArgMatches;
 use clap::parser::ValueSource;
+use wazzup_user_sync::adapters::dynamodb::DynamoStateStore;
+use wazzup_user_sync::aws_sdk;
 use wazzup_user_sync::config::SyncSettings;
 use wazzup_user_sync::credentials::{
     CredentialProvider, SecretsManagerCredentials, StaticCredentials, parse_secret_value,
 };
+use wazzup_user_sync::domain::EmployeeRow;
 use wazzup_user_sync::service::{ServiceSettings, Session, SyncService};
+use wazzup_user_sync::sources::registry;
+use wazzup_user_sync::sources::users_api::http_client;
 use wazzup_user_sync::wazzup::{ClientConfig, WazzupClient};
 
-use crate::args::Cli;
+use crate::args::{Cli, SyncArgs};
 use crate::failure::{Failure, exit, secret_failure};
 
 /// How long a secret read from Secrets Manager is trusted within one run.
@@ -62,11 +69,13 @@ pub struct Remote {
 }
 
 impl Remote {
-    /// Connects with the full sync's fences in `sync` (`None` for `list` and `get`).
+    /// Connects with the full sync's fences in `sync` (the defaults for `list` and `get`), and
+    /// the deployment's state table when `state_table` names one.
     pub async fn connect(
         cli: &Cli,
         source: KeySource,
-        sync: Option<SyncSettings>,
+        sync: SyncSettings,
+        state_table: Option<&str>,
     ) -> Result<Self, Failure> {
         let mut config = ClientConfig::new(cli.api_url.clone());
         config.request_timeout = Duration::from_secs(cli.timeout);
@@ -91,10 +100,50 @@ impl Remote {
         let settings = ServiceSettings {
             phone_region: cli.region,
             sync,
+            // The operator decides: takeovers are the `adopt` command's.
+            adopt_on_conflict: false,
         };
-        Ok(Self {
-            service: SyncService::new(client, provider, settings),
-        })
+        let mut service = SyncService::new(client, provider, settings);
+        if let Some(table) = state_table {
+            let dynamodb = aws_sdk_dynamodb::Client::new(&aws_sdk::config().await);
+            service = service.with_state(Arc::new(DynamoStateStore::new(dynamodb, table)));
+        }
+        Ok(Self { service })
+    }
+
+    /// The employees of the source `--crm` names, read through its users API with the
+    /// credentials of `--crm-secret-id`'s secret, else of the key's.
+    pub async fn crm_rows(&self, args: &SyncArgs) -> Result<Vec<EmployeeRow>, Failure> {
+        let name = args.crm.as_deref().unwrap_or_default();
+        let directory = registry::by_name(name)
+            .and_then(|source| source.directory())
+            .ok_or_else(|| {
+                Failure::usage(format!(
+                    "--crm {name}: not a source whose users can be read; those that can are: {}",
+                    registry::SOURCES
+                        .iter()
+                        .filter(|s| s.directory().is_some())
+                        .map(|s| s.name())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            })?;
+        let credentials = match &args.crm_secret_id {
+            Some(id) => {
+                let sdk = SecretsManagerCredentials::client_from_environment().await;
+                SecretsManagerCredentials::new(sdk, id.clone(), SECRET_TTL)
+                    .current()
+                    .await
+            }
+            None => self.service.credentials().current().await,
+        }
+        .map_err(|e| secret_failure(&e))?;
+        let http =
+            http_client().map_err(|e| Failure::new(exit::ERROR, "INTERNAL", e.to_string()))?;
+        directory
+            .fetch(&credentials.fields, &http)
+            .await
+            .map_err(|e| Failure::new(exit::REMOTE, "CRM_UNAVAILABLE", e.to_string()))
     }
 
     /// A session with the key as it is now.
@@ -102,6 +151,7 @@ impl Remote {
         self.service
             .session(None)
             .await
+            .map(|session| session.for_source("cli"))
             .map_err(|e| secret_failure(&e))
     }
 }

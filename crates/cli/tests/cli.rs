@@ -248,7 +248,8 @@ async fn importing_1000_employees_takes_10_upserts_and_a_second_run_changes_noth
     let report = plan.expect(0).json();
     assert_eq!(
         report["counts"],
-        json!({"create": 0, "update": 0, "delete": 0, "unchanged": 1000, "unmanaged": 0})
+        json!({"create": 0, "update": 0, "delete": 0, "unchanged": 1000, "unmanaged": 0,
+               "matches": 0, "ambiguous": 0, "conflicts": 0})
     );
     let again = run(&fake, &["apply", "--file", &file, "--prefix", "crm-"]).await;
     again.expect(0);
@@ -410,7 +411,8 @@ async fn plan_and_dry_run_print_the_plan_and_change_nothing() {
         assert_eq!(report["dryRun"], true);
         assert_eq!(
             report["counts"],
-            json!({"create": 2, "update": 1, "delete": 1, "unchanged": 18, "unmanaged": 1})
+            json!({"create": 2, "update": 1, "delete": 1, "unchanged": 18, "unmanaged": 1,
+                   "matches": 0, "ambiguous": 0, "conflicts": 0})
         );
         assert_eq!(strings(&report["create"]), ["crm-0021", "crm-0022"]);
         assert_eq!(strings(&report["update"]), ["crm-0005"]);
@@ -641,8 +643,8 @@ async fn usage_errors_exit_2_before_anything_is_read() {
     let no_scope = run(&fake, &["apply", "--file", &file]).await;
     no_scope.expect(2);
     for expected in [
-        "need a scope",
         "deletions must be fenced",
+        "--state-table",
         "--prefix",
         "--all",
     ] {
@@ -805,17 +807,17 @@ async fn a_refused_key_exits_4_and_a_phone_wazzup_refuses_exits_6() {
     );
     assert!(writes(&fake).is_empty());
 
-    // Another (unmanaged) Wazzup user already has the phone of crm-1.
+    // Another employee's Wazzup user (in the prefix: crm-9's) already has the phone of crm-1.
     fake.insert_user(FakeUser {
-        id: "manual-boss".into(),
-        name: "The Boss".into(),
+        id: "crm-9".into(),
+        name: "Nine".into(),
         phone: Some("79263334567".into()),
     });
     let dir = temp_dir("duplicate-phone");
     let path = dir.join("employees.csv");
     std::fs::write(
         &path,
-        "id,name,phone\ncrm-1,Alex,+7 926 333-45-67\ncrm-2,Kate,+7 926 123-45-67\n",
+        "id,name,phone\ncrm-1,Alex,+7 926 333-45-67\ncrm-2,Kate,+7 926 123-45-67\ncrm-9,Nine,\n",
     )
     .unwrap();
     let partial = run(
@@ -837,6 +839,8 @@ async fn a_refused_key_exits_4_and_a_phone_wazzup_refuses_exits_6() {
         report["result"]["rejected"][0]["reason"],
         "DUPLICATE_PHONE_NUMBER"
     );
+    let message = report["result"]["rejected"][0]["message"].as_str().unwrap();
+    assert!(message.contains("belongs to employee crm-9"), "{message}");
     assert_eq!(report["error"]["error"], "REFUSED_BY_WAZZUP");
     assert!(fake.user("crm-2").is_some() && fake.user("crm-1").is_none());
 }
@@ -983,6 +987,7 @@ async fn dlq_list_shows_what_the_worker_gave_up_on_and_redrive_moves_it_back() {
         event: SyncEvent::Delete(UserId::parse("crm-0007").unwrap()),
         at: SourceTime::from_unix_seconds(1_795_413_600),
         key: "k-cli-1".into(),
+        source: None,
     };
     SqsQueue::new(moto.sqs(), &queue_url)
         .send(std::slice::from_ref(&change))

@@ -4,7 +4,10 @@
 //! retry and the queue's retention, then goes), and while a request applies a change, its lease:
 //! `owner` (a token of that request) and `lease` (Unix milliseconds when it ends). Every write
 //! is conditional, so a record never moves back in time and only a lease's holder records,
-//! whichever container writes.
+//! whichever container writes. Who owns which Wazzup user lives in the same table, in items of
+//! their own that never expire ([`ownership`]).
+
+mod ownership;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -15,8 +18,9 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 
 use crate::credentials::BoxFuture;
+use crate::domain::Owner;
 use crate::domain::{LoggedId, SourceTime, UserId};
-use crate::service::{Applied, Claim, StateStore, StoreError};
+use crate::service::{Applied, Claim, Ownerships, StateStore, StoreError};
 
 /// How long a record is kept after its last write: longer than the queue's retention
 /// (14 days) and Entra's provisioning retries (28 days).
@@ -44,11 +48,23 @@ impl DynamoStateStore {
     }
 
     async fn read(&self, ids: &[UserId]) -> Result<HashMap<UserId, Applied>, StoreError> {
-        let mut found = HashMap::new();
-        for chunk in ids.chunks(BATCH) {
+        let items = self.items(ids.iter().map(ToString::to_string)).await?;
+        Ok(items.iter().filter_map(applied_of).collect())
+    }
+
+    /// The items of `keys` that exist (each key read once, however often it is given).
+    async fn items(
+        &self,
+        keys: impl Iterator<Item = String>,
+    ) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
+        let mut keys: Vec<String> = keys.collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let mut found = Vec::new();
+        for chunk in keys.chunks(BATCH) {
             let keys: Vec<HashMap<String, AttributeValue>> = chunk
                 .iter()
-                .map(|id| HashMap::from([("id".to_owned(), AttributeValue::S(id.to_string()))]))
+                .map(|key| HashMap::from([("id".to_owned(), AttributeValue::S(key.clone()))]))
                 .collect();
             let mut pending = Some(
                 KeysAndAttributes::builder()
@@ -75,15 +91,8 @@ impl DynamoStateStore {
                     .send()
                     .await
                     .map_err(|e| StoreError(DisplayErrorContext(&e).to_string()))?;
-                for item in output
-                    .responses()
-                    .and_then(|r| r.get(&self.table))
-                    .into_iter()
-                    .flatten()
-                {
-                    if let Some((id, applied)) = applied_of(item) {
-                        found.insert(id, applied);
-                    }
+                if let Some(items) = output.responses().and_then(|r| r.get(&self.table)) {
+                    found.extend(items.iter().cloned());
                 }
                 pending = output
                     .unprocessed_keys()
@@ -256,5 +265,28 @@ impl StateStore for DynamoStateStore {
         owner: &'a str,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(self.give_back(id, owner))
+    }
+
+    fn ownerships<'a>(
+        &'a self,
+        ids: &'a [UserId],
+    ) -> BoxFuture<'a, Result<Ownerships, StoreError>> {
+        Box::pin(self.read_ownerships(ids))
+    }
+
+    fn take<'a>(
+        &'a self,
+        wazzup: &'a UserId,
+        owner: &'a Owner,
+    ) -> BoxFuture<'a, Result<Option<Owner>, StoreError>> {
+        Box::pin(self.take_user(wazzup, owner))
+    }
+
+    fn give_up<'a>(
+        &'a self,
+        wazzup: &'a UserId,
+        employee: &'a UserId,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(self.give_up_user(wazzup, employee))
     }
 }

@@ -25,6 +25,7 @@ pub fn employee(id: &str, field: impl Fn(&str) -> Option<String>) -> EmployeeRow
         id: id.to_owned(),
         name,
         phone,
+        wazzup_id: None,
     }
 }
 

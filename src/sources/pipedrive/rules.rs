@@ -18,6 +18,7 @@ pub fn employee(id: &str, user: &Map<String, Value>) -> EmployeeRow {
         id: id.to_owned(),
         name: user.get("name").and_then(text_or_integer),
         phone: user.get("phone").and_then(text_or_integer),
+        wazzup_id: None,
     }
 }
 

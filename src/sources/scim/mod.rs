@@ -178,7 +178,7 @@ async fn handle(
     settings: &SourceSettings,
 ) -> http::Response<String> {
     let mut session = match service.session(deadline).await {
-        Ok(session) => session,
+        Ok(session) => session.for_source("scim"),
         Err(error) => {
             tracing::error!(%error, "credentials unavailable");
             return error_response(

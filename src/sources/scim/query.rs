@@ -179,7 +179,10 @@ pub async fn list(session: &mut Session<'_>, context: &Context, query: &ListQuer
         Some(id) => {
             let usable = UserId::parse(&id).is_ok_and(|u| u.as_str() == id);
             let found = if usable {
-                session.get_user(&id).await.map_err(|e| apply_error(&e))?
+                session
+                    .get_employee(&id)
+                    .await
+                    .map_err(|e| apply_error(&e))?
             } else {
                 None
             };
@@ -189,7 +192,10 @@ pub async fn list(session: &mut Session<'_>, context: &Context, query: &ListQuer
                 .collect()
         }
         None => {
-            let mut users = session.list_users().await.map_err(|e| apply_error(&e))?;
+            let mut users = session
+                .list_employees()
+                .await
+                .map_err(|e| apply_error(&e))?;
             users.sort_by(|a, b| a.id.cmp(&b.id));
             users
                 .iter()

@@ -58,7 +58,11 @@ pub async fn get(
     session: &mut Session<'_>,
     context: &Context,
 ) -> Answer {
-    match session.get_user(id).await.map_err(|e| apply_error(&e))? {
+    match session
+        .get_employee(id)
+        .await
+        .map_err(|e| apply_error(&e))?
+    {
         Some(remote) => resource_answer(request, StatusCode::OK, stored(&remote, &context.base)),
         None => Err(not_in_wazzup(id)),
     }
@@ -77,7 +81,7 @@ pub async fn create(request: &Inbound<'_>, session: &mut Session<'_>, context: &
     })?;
     let active = mapping::active_of(&body).map_err(|e| ScimError::bad("invalidValue", e))?;
     if session
-        .get_user(&id)
+        .get_employee(&id)
         .await
         .map_err(|e| apply_error(&e))?
         .is_some()
@@ -117,7 +121,10 @@ pub async fn replace(
 ) -> Answer {
     let body = read_json(request, context)?;
     let active = mapping::active_of(&body).map_err(|e| ScimError::bad("invalidValue", e))?;
-    let current = session.get_user(id).await.map_err(|e| apply_error(&e))?;
+    let current = session
+        .get_employee(id)
+        .await
+        .map_err(|e| apply_error(&e))?;
     let sent = body.as_object().cloned().unwrap_or_default();
     if !active {
         if current.is_some() {
@@ -163,7 +170,10 @@ pub async fn modify(
 ) -> Answer {
     let body = read_json(request, context)?;
     let operations = patch::parse(&body)?;
-    let current = session.get_user(id).await.map_err(|e| apply_error(&e))?;
+    let current = session
+        .get_employee(id)
+        .await
+        .map_err(|e| apply_error(&e))?;
     let before = match &current {
         Some(remote) => mapping::patch_base(id, &remote.name, phone_digits(remote)),
         None => Map::new(),

@@ -11,7 +11,7 @@ use crate::output::{Output, table};
 use crate::remote::{Remote, key_source};
 
 pub async fn run_list(cli: &Cli, matches: &ArgMatches, out: Output) -> Result<u8, Failure> {
-    let remote = Remote::connect(cli, key_source(cli, matches)?, None).await?;
+    let remote = Remote::connect(cli, key_source(cli, matches)?, Default::default(), None).await?;
     let mut session = remote.session().await?;
     let users = session.list_users().await.map_err(|e| apply_failure(&e))?;
     if out.json {
@@ -37,7 +37,7 @@ pub async fn run_get(
     out: Output,
     id: &str,
 ) -> Result<u8, Failure> {
-    let remote = Remote::connect(cli, key_source(cli, matches)?, None).await?;
+    let remote = Remote::connect(cli, key_source(cli, matches)?, Default::default(), None).await?;
     let mut session = remote.session().await?;
     let user = session.get_user(id).await.map_err(|e| apply_failure(&e))?;
     let Some(user) = user else {

@@ -140,6 +140,14 @@ impl WazzupFake {
             .collect()
     }
 
+    /// The recorded requests that change users (every method but `GET`), in order of arrival:
+    /// what a client wrote, whatever it read to decide.
+    pub fn writes(&self) -> Vec<RecordedRequest> {
+        let mut requests = self.requests();
+        requests.retain(|r| r.method != "GET");
+        requests
+    }
+
     /// Forgets the recorded requests.
     pub fn clear_requests(&self) {
         self.lock().requests.clear();
@@ -157,6 +165,13 @@ impl WazzupFake {
     /// One user by id.
     pub fn user(&self, id: &str) -> Option<FakeUser> {
         self.lock().users.get(id).map(|u| u.to_fake(id))
+    }
+
+    /// Seeds users directly, as an account made by hand before any sync holds them.
+    pub fn insert_users(&self, users: impl IntoIterator<Item = FakeUser>) {
+        for user in users {
+            self.insert_user(user);
+        }
     }
 
     /// Seeds a user directly (no validation, no request recorded); replaces one with the same id.
@@ -195,6 +210,12 @@ impl WazzupFake {
     /// one and applies it before auth and normal handling.
     pub fn push_fault(&self, fault: Fault) {
         self.lock().faults.push_back(fault);
+    }
+
+    /// Queues a fault for the requests that write (any method but `GET`), first in, first out:
+    /// the reads a client makes to decide (the list, a user's phone) pass by it.
+    pub fn push_write_fault(&self, fault: Fault) {
+        self.lock().write_faults.push_back(fault);
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {

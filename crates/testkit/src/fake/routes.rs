@@ -43,6 +43,7 @@ pub(super) async fn handle(AxumState(state): AxumState<Shared>, request: Request
         status: 0,
         received_at: std::time::Instant::now(),
     };
+    let writes = parts.method != Method::GET;
     let (seq, fault) = {
         let mut st = lock(&state);
         let seq = st.next_seq;
@@ -53,6 +54,8 @@ pub(super) async fn handle(AxumState(state): AxumState<Shared>, request: Request
                 status: 503,
                 retry_after: None,
             })
+        } else if writes && !st.write_faults.is_empty() {
+            st.write_faults.pop_front()
         } else {
             st.faults.pop_front()
         };

@@ -43,6 +43,8 @@ pub(super) struct State {
     pub(super) list_shape: ListShape,
     pub(super) user_limit: usize,
     pub(super) faults: VecDeque<Fault>,
+    /// Faults for the requests that write (any method but `GET`), used before `faults`.
+    pub(super) write_faults: VecDeque<Fault>,
     /// Every request answers 503 while this holds.
     pub(super) outage: bool,
 }
@@ -57,6 +59,7 @@ impl State {
             list_shape: ListShape::BareArray,
             user_limit: DEFAULT_USER_LIMIT,
             faults: VecDeque::new(),
+            write_faults: VecDeque::new(),
             outage: false,
         }
     }
