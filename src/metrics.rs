@@ -53,6 +53,42 @@ pub fn emit(function: &str, values: &[(&str, f64, Unit)]) {
     println!("{}", line(function, values, SourceTime::now()));
 }
 
+/// What a request did to whose users, as metrics: existing users taken over (`Adopted`),
+/// dismissals that left a user nobody owns in place or found none while such users exist
+/// (`UnownedDismissals`: access that may remain), and the seats left in the account when they
+/// were counted (`SeatsLeft`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Ownership {
+    pub adopted: usize,
+    pub unowned_dismissals: usize,
+    pub seats_left: Option<usize>,
+}
+
+impl Ownership {
+    /// The metrics' values, `SeatsLeft` only when it was counted.
+    pub fn values(&self) -> Vec<(&'static str, f64, Unit)> {
+        let mut values = vec![
+            ("Adopted", self.adopted as f64, Unit::Count),
+            (
+                "UnownedDismissals",
+                self.unowned_dismissals as f64,
+                Unit::Count,
+            ),
+        ];
+        if let Some(left) = self.seats_left {
+            values.push(("SeatsLeft", left as f64, Unit::Count));
+        }
+        values
+    }
+
+    /// Writes them for `function`, when there is anything to say.
+    pub fn emit(&self, function: &str) {
+        if *self != Self::default() {
+            emit(function, &self.values());
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,7 +13,7 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use tokio::time::Instant;
 
 use crate::domain::{Change, LoggedId};
-use crate::metrics::{self, Unit};
+use crate::metrics::{self, Ownership, Unit};
 use crate::service::{BatchOutcome, SyncService};
 
 /// The worker: the service, and how often SQS hands a message out before it dead-letters it.
@@ -30,6 +30,8 @@ pub struct WorkerCounts {
     pub stale: usize,
     pub retried: usize,
     pub dead_lettered: usize,
+    /// Whose users the batch took over or could not dismiss, and the seats left.
+    pub ownership: Ownership,
 }
 
 impl Worker {
@@ -44,21 +46,20 @@ impl Worker {
     pub async fn handle(&self, event: SqsEvent, deadline: Option<Instant>) -> SqsBatchResponse {
         let started = Instant::now();
         let (response, counts) = self.handle_counted(event, deadline).await;
-        metrics::emit(
-            "worker",
-            &[
-                ("Applied", counts.applied as f64, Unit::Count),
-                ("Refused", counts.refused as f64, Unit::Count),
-                ("Stale", counts.stale as f64, Unit::Count),
-                ("Retried", counts.retried as f64, Unit::Count),
-                ("DeadLettered", counts.dead_lettered as f64, Unit::Count),
-                (
-                    "WazzupLatency",
-                    started.elapsed().as_secs_f64() * 1e3,
-                    Unit::Milliseconds,
-                ),
-            ],
-        );
+        let mut values = vec![
+            ("Applied", counts.applied as f64, Unit::Count),
+            ("Refused", counts.refused as f64, Unit::Count),
+            ("Stale", counts.stale as f64, Unit::Count),
+            ("Retried", counts.retried as f64, Unit::Count),
+            ("DeadLettered", counts.dead_lettered as f64, Unit::Count),
+            (
+                "WazzupLatency",
+                started.elapsed().as_secs_f64() * 1e3,
+                Unit::Milliseconds,
+            ),
+        ];
+        values.extend(counts.ownership.values());
+        metrics::emit("worker", &values);
         response
     }
 
@@ -95,6 +96,7 @@ impl Worker {
             applied: report.summary.applied(),
             refused: report.summary.rejected.len(),
             stale: report.stale,
+            ownership: report.ownership(),
             ..WorkerCounts::default()
         };
         for rejection in &report.summary.rejected {

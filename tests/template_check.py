@@ -60,6 +60,9 @@ assert resources_in["QueueAgeAlarm"]["Properties"]["MetricName"] == "Approximate
 table = resources_in["DeliveryStateTable"]["Properties"]
 assert table["BillingMode"] == "PAY_PER_REQUEST"
 assert table["TimeToLiveSpecification"] == {"AttributeName": "expires", "Enabled": True}
+# It holds which user is whose, what every dismissal deletes by: kept, and restorable.
+assert resources_in["DeliveryStateTable"]["DeletionPolicy"] == "Retain"
+assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
 assert worker["Environment"]["Variables"]["WAZZUP_FUNCTION_MODE"] == "worker"
 assert worker["Environment"]["Variables"]["MAX_RECEIVE_COUNT"] == str(redrive["maxReceiveCount"])
 mapping = resources_in["WazzupQueueWorkerEvents"]["Properties"]
@@ -102,10 +105,25 @@ assert invoke == [{
     "Action": "lambda:InvokeFunction",
     "Resource": {"Fn::GetAtt": ["WazzupScheduledSyncFunction", "Arn"]},
 }], invoke
-for function in (props, scheduled["Properties"]):
+for function in (props, scheduled["Properties"], worker):
     sync_env = function["Environment"]["Variables"]
     assert sync_env["SYNC_ID_PREFIX"] == {"Ref": "SyncIdPrefix"}
     assert sync_env["SYNC_MANAGE_ALL"] == {"Ref": "SyncManageAll"}
+    # Every function writes users and takes them over by the same rule, and every one of
+    # them, with the defaults, deletes the users it owns: no prefix, no manage-all needed.
+    assert sync_env["ADOPT_ON_CONFLICT"] == {"Ref": "AdoptOnConflict"}
+assert template["Parameters"]["SyncIdPrefix"]["Default"] == ""
+assert template["Parameters"]["SyncManageAll"]["Default"] == "false"
+assert template["Parameters"]["AdoptOnConflict"]["Default"] == "true"
+# Dismissals that may leave access in place, and a filling account, reach the alarm topic.
+for name in ("UnownedDismissalsAlarm", "SeatsLowAlarm"):
+    alarm = template["Resources"][name]["Properties"]
+    assert alarm["AlarmActions"] == {
+        "Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]
+    }, alarm
+    stats = [m["MetricStat"]["Metric"] for m in alarm["Metrics"] if "MetricStat" in m]
+    assert {m["Namespace"] for m in stats} == {"WazzupUserSync"}, stats
+assert template["Resources"]["UnownedDismissalsAlarm"]["Properties"]["Threshold"] == 1
 
 # What SAM makes of it: the same transform `sam deploy` runs (CodeUri as `sam package` sets it).
 os.environ.setdefault("AWS_DEFAULT_REGION", "eu-central-1")
@@ -158,6 +176,8 @@ for name, role in roles.items():
     assert granted["kms:Decrypt"] == [("HasSecretKmsKey", json.dumps({"Ref": "SecretKmsKeyArn"}))]
     assert granted["dynamodb:BatchGetItem"] == [(None, state)], granted
     assert granted["dynamodb:UpdateItem"] == [(None, state)], granted
+    # Giving up the ownership of a deleted user removes its items.
+    assert granted["dynamodb:DeleteItem"] == [(None, state)], granted
     secrets = granted["secretsmanager:GetSecretValue"]
     sqs = {a for a in granted if a.startswith("sqs:")}
     if name == "WazzupUserSyncFunction":
@@ -176,6 +196,6 @@ for name, role in roles.items():
         assert sqs and all(a.startswith("sqs:SendMessage") for a in sqs), sqs
         assert all(c == "IsQueued" for a in sqs for c, _ in granted[a]), granted
     expected = {"secretsmanager:GetSecretValue", "kms:Decrypt", "dynamodb:BatchGetItem",
-                "dynamodb:UpdateItem"} | sqs
+                "dynamodb:UpdateItem", "dynamodb:DeleteItem"} | sqs
     assert set(granted) == expected, (name, sorted(granted))
 print("template.yaml: ok")

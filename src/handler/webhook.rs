@@ -66,6 +66,7 @@ pub async fn serve(
                 .service
                 .apply_batch(batch, SourceTime::now(), &mut session)
                 .await;
+            report.ownership().emit("http");
             let mut response = batch_response(&report, request_id);
             response.extensions_mut().insert(counts(&report));
             response

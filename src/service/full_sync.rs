@@ -18,6 +18,7 @@ use crate::domain::{
     Change, EmployeeRow, IndexedEvent, InvalidRoster, Owner, Rejection, Roster, Scope, SourceTime,
     Summary, SyncEvent, User, UserId, Warning,
 };
+use crate::metrics::Ownership;
 use crate::plan::{FullPlan, Known, PlanError, Policy, phones_wanted, plan_full_sync};
 use crate::wazzup::ListedUser;
 
@@ -58,6 +59,17 @@ pub struct FullSyncReport {
     pub queued: usize,
     /// Phones of the roster left out because they are not valid numbers.
     pub warnings: Vec<Warning>,
+}
+
+impl FullSyncReport {
+    /// What the run did to whose users, for the metrics.
+    pub fn ownership(&self) -> Ownership {
+        Ownership {
+            adopted: self.adopted.len(),
+            unowned_dismissals: 0,
+            seats_left: Some(self.plan.seats_left),
+        }
+    }
 }
 
 fn is_zero(n: &usize) -> bool {

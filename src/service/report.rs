@@ -3,6 +3,7 @@
 
 use super::error::ApplyError;
 use crate::domain::Summary;
+use crate::metrics::Ownership;
 
 /// How a batch ended.
 #[derive(Debug)]
@@ -39,6 +40,15 @@ impl BatchReport {
             + (self.summary.rejected.iter())
                 .filter(|r| r.reason == "UNOWNED_USER")
                 .count()
+    }
+
+    /// What the batch did to whose users, for the metrics.
+    pub fn ownership(&self) -> Ownership {
+        Ownership {
+            adopted: self.adopted(),
+            unowned_dismissals: self.unowned_dismissals(),
+            seats_left: self.seats_left,
+        }
     }
 
     fn warned(&self, code: &str) -> usize {

@@ -11,7 +11,7 @@ use tokio::time::Instant;
 
 use super::error::ApplyError;
 use super::ports::StateStore;
-use super::report::BatchOutcome;
+use super::report::BatchReport;
 use super::seen::{Account, View};
 use crate::credentials::{CredentialProvider, Credentials};
 use crate::domain::{
@@ -286,11 +286,8 @@ impl Session<'_> {
     }
 
     /// Applies a list of events made now, in order (see [`Session::apply_in_order`]); the
-    /// outcome of each is in the returned summary.
-    pub async fn apply_events(
-        &mut self,
-        events: Vec<SyncEvent>,
-    ) -> (Summary, Result<(), ApplyError>) {
+    /// outcome of each is in the report's summary.
+    pub async fn apply_events(&mut self, events: Vec<SyncEvent>) -> BatchReport {
         let now = SourceTime::now();
         let indexed = events
             .into_iter()
@@ -301,13 +298,7 @@ impl Session<'_> {
                 at: Some(now),
             })
             .collect();
-        let report = self
-            .apply_in_order(indexed, Summary::default(), &mut Quiet)
-            .await;
-        let result = match report.outcome {
-            BatchOutcome::Failed(error) => Err(error),
-            _ => Ok(()),
-        };
-        (report.summary, result)
+        self.apply_in_order(indexed, Summary::default(), &mut Quiet)
+            .await
     }
 }

@@ -12,7 +12,7 @@ use super::media::scim_json;
 use super::patch;
 use super::projection::Projection;
 use crate::domain::{LoggedId, SyncEvent, delete_event, mask_phone, upsert_event};
-use crate::service::Session;
+use crate::service::{BatchOutcome, Session};
 use crate::sources::contract::Inbound;
 use crate::wazzup::RemoteUser;
 
@@ -281,9 +281,12 @@ async fn store(
     {
         return Ok(stored);
     }
-    let (summary, result) = session.apply_events(vec![event]).await;
-    result.map_err(|e| apply_error(&e))?;
-    if let Some(rejection) = summary.rejected.first() {
+    let report = session.apply_events(vec![event]).await;
+    report.ownership().emit("http");
+    if let BatchOutcome::Failed(error) = &report.outcome {
+        return Err(apply_error(error));
+    }
+    if let Some(rejection) = report.summary.rejected.first() {
         return Err(match rejection.reason.as_str() {
             "DUPLICATE_PHONE_NUMBER" => ScimError::new(
                 StatusCode::CONFLICT,
@@ -309,9 +312,12 @@ async fn store(
 
 async fn remove_from_wazzup(id: &str, session: &mut Session<'_>) -> Result<(), ScimError> {
     let event = delete_event(0, id).map_err(|_| not_in_wazzup(id))?;
-    let (summary, result) = session.apply_events(vec![event]).await;
-    result.map_err(|e| apply_error(&e))?;
-    match summary.rejected.first() {
+    let report = session.apply_events(vec![event]).await;
+    report.ownership().emit("http");
+    if let BatchOutcome::Failed(error) = &report.outcome {
+        return Err(apply_error(error));
+    }
+    match report.summary.rejected.first() {
         None => Ok(()),
         Some(rejection) => Err(ScimError::new(
             StatusCode::FORBIDDEN,
