@@ -15,8 +15,6 @@ use wazzup_user_sync::credentials::StaticCredentials;
 use wazzup_user_sync::domain::Scope;
 use wazzup_user_sync::handler::{App, Settings};
 
-const SCIM: (&str, &str) = ("authorization", "Bearer test-scim-token");
-
 /// The app with `settings`, SCIM enabled, against a fresh fake.
 async fn app_with_settings(settings: Settings) -> (WazzupFake, App) {
     let fake = WazzupFake::start(&[API_KEY]).await.unwrap();

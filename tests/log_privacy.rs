@@ -1,30 +1,20 @@
 //! No phone number and no e-mail address in the logs, at any level: the function's own
-//! telemetry set-up at TRACE, the phone library included, while a webhook with phones and a
-//! SCIM user whose id is an e-mail address go through.
+//! telemetry set-up at TRACE, the phone library included, while a webhook with phones, a SCIM
+//! user whose id is an e-mail address, a hire that takes a hand-made user over by its phone
+//! and a dismissal of a user nobody owns go through.
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use common::*;
 use serde_json::json;
-use wazzup_testkit::fake::WazzupFake;
+use wazzup_testkit::fake::{FakeUser, WazzupFake};
+use wazzup_user_sync::adapters::memory::MemoryStateStore;
 use wazzup_user_sync::credentials::StaticCredentials;
+use wazzup_user_sync::handler::{App, service_settings};
+use wazzup_user_sync::service::SyncService;
 use wazzup_user_sync::telemetry;
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 #[tokio::test]
 async fn at_trace_level_no_phone_or_email_reaches_the_logs() {
@@ -77,7 +67,51 @@ async fn at_trace_level_no_phone_or_email_reaches_the_logs() {
         .await;
     assert_eq!(gone.status(), 204);
 
-    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    // An account with its staff (the template's defaults, ownership recorded in process): a
+    // hire whose id is an e-mail address takes over the hand-made user with its phone, and a
+    // dismissal finds no user while the account holds users nobody owns.
+    let fake = WazzupFake::start(&[API_KEY]).await.unwrap();
+    fake.insert_user(FakeUser {
+        id: "hand-made-77".into(),
+        name: "Ivan Ivanov".into(),
+        phone: Some("79261112233".into()),
+    });
+    fake.insert_user(FakeUser {
+        id: "hand-made-88".into(),
+        name: "Petr Petrov".into(),
+        phone: Some("79261114455".into()),
+    });
+    let service = SyncService::new(
+        client(&fake.url(), fast_retry()),
+        Arc::new(StaticCredentials::new(common::credentials(API_KEY))),
+        service_settings(&owned_settings()),
+    )
+    .with_state(Arc::new(MemoryStateStore::default()));
+    let app = App::with_service(owned_settings(), service);
+    let body = batch(vec![
+        common::created(
+            "ivan.ivanov@example.com",
+            "Ivan Ivanov",
+            Some("+7 926 111-22-33"),
+        ),
+        deleted("petr.petrov@example.com"),
+    ]);
+    let response = app.handle(authorized(&body)).await;
+    let answer = json_body(&response);
+    let codes: Vec<&str> = (answer["warnings"].as_array().unwrap().iter())
+        .map(|w| w["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["ADOPTED", "NOT_FOUND_UNOWNED"], "{answer}");
+
+    let text = captured.text();
+    assert!(
+        text.contains("existing Wazzup user taken over"),
+        "the takeover is logged:\n{text}"
+    );
+    assert!(
+        text.contains("the account has users nobody owns"),
+        "the unowned dismissal is logged:\n{text}"
+    );
     assert!(
         text.contains("user upserted"),
         "the changes are logged:\n{text}"
@@ -94,6 +128,11 @@ async fn at_trace_level_no_phone_or_email_reaches_the_logs() {
         "903 111-22-33",
         "kate.supportics",
         "example.com",
+        "79261112233",
+        "111-22-33",
+        "79261114455",
+        "ivan.ivanov",
+        "petr.petrov",
     ] {
         assert!(
             !text.contains(personal),

@@ -3,27 +3,13 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use common::*;
 use lambda_http::RequestExt;
 use wazzup_testkit::fake::{FakeUser, WazzupFake};
 use wazzup_user_sync::credentials::StaticCredentials;
 use wazzup_user_sync::telemetry;
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 #[tokio::test]
 async fn logs_carry_each_change_but_no_secret_or_whole_phone() {
@@ -62,7 +48,7 @@ async fn logs_carry_each_change_but_no_secret_or_whole_phone() {
     );
     assert_eq!(app.handle(wrong).await.status(), 401);
 
-    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let text = captured.text();
     let lines: Vec<serde_json::Value> = text
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aws_sdk_sqs::types::MessageSystemAttributeName;
+use common::esm::Esm;
 use common::*;
 use serde_json::{Value, json};
 use wazzup_testkit::fake::WazzupFake;
@@ -34,16 +34,6 @@ struct Deployment {
     worker: Worker,
     queue: SqsQueue,
     dlq_url: String,
-}
-
-/// One receive at a time across the event source mappings of a test (see `Esm::round`).
-static RECEIVING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-/// What the event source mapping does for one worker: receive, invoke, delete what is done.
-struct Esm<'a> {
-    sqs: aws_sdk_sqs::Client,
-    url: &'a str,
-    worker: &'a Worker,
 }
 
 /// Retries that give up at once: the queue retries, not the worker's invocation.
@@ -78,96 +68,6 @@ async fn deployment(name: &str, max_receive_count: u32) -> Deployment {
         worker,
         queue,
         dlq_url,
-    }
-}
-
-impl Esm<'_> {
-    /// One round: up to 10 messages to the worker; the answer's failures come back at once,
-    /// the rest is deleted. Returns how many messages there were.
-    async fn round(&self, totals: &mut WorkerCounts) -> usize {
-        // SQS hands a message to one receiver; moto's receive is not atomic (two concurrent
-        // calls can both take the same message), so receives take turns here.
-        let receiving = RECEIVING.lock().await;
-        let received = self
-            .sqs
-            .receive_message()
-            .queue_url(self.url)
-            .max_number_of_messages(10)
-            .visibility_timeout(30)
-            .message_system_attribute_names(MessageSystemAttributeName::All)
-            .send()
-            .await
-            .expect("receive");
-        drop(receiving);
-        let messages = received.messages();
-        if messages.is_empty() {
-            return 0;
-        }
-        let records: Vec<Value> = messages
-            .iter()
-            .map(|m| {
-                let attributes: HashMap<String, String> = m
-                    .attributes()
-                    .into_iter()
-                    .flatten()
-                    .map(|(k, v)| (k.as_str().to_owned(), v.clone()))
-                    .collect();
-                json!({"messageId": m.message_id(), "receiptHandle": m.receipt_handle(),
-                       "body": m.body(), "attributes": attributes,
-                       "eventSource": "aws:sqs"})
-            })
-            .collect();
-        let event = serde_json::from_value(json!({ "Records": records })).unwrap();
-        let (response, counts) = self.worker.handle_counted(event, None).await;
-        totals.applied += counts.applied;
-        totals.refused += counts.refused;
-        totals.stale += counts.stale;
-        totals.retried += counts.retried;
-        totals.dead_lettered += counts.dead_lettered;
-        let failed: Vec<&str> = response
-            .batch_item_failures
-            .iter()
-            .map(|f| f.item_identifier.as_str())
-            .collect();
-        for message in messages {
-            let handle = message.receipt_handle().unwrap();
-            if failed.contains(&message.message_id().unwrap()) {
-                self.sqs
-                    .change_message_visibility()
-                    .queue_url(self.url)
-                    .receipt_handle(handle)
-                    .visibility_timeout(0)
-                    .send()
-                    .await
-                    .expect("make a failed message visible again");
-            } else {
-                self.sqs
-                    .delete_message()
-                    .queue_url(self.url)
-                    .receipt_handle(handle)
-                    .send()
-                    .await
-                    .expect("delete a done message");
-            }
-        }
-        messages.len()
-    }
-
-    /// Rounds until the queue is empty (bounded).
-    async fn drain(&self) -> WorkerCounts {
-        let mut totals = WorkerCounts::default();
-        let mut empty = 0;
-        for _ in 0..2000 {
-            if self.round(&mut totals).await == 0 {
-                empty += 1;
-                if empty == 2 {
-                    return totals;
-                }
-            } else {
-                empty = 0;
-            }
-        }
-        panic!("the queue did not drain: {totals:?}");
     }
 }
 

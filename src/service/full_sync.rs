@@ -397,16 +397,24 @@ impl Session<'_> {
             .chain(roster.users().iter().map(|u| u.id.clone()))
             .collect();
         self.look_up(&ids).await?;
+        // The owners' links too: an employee who left is deleted through its link.
+        let owners: Vec<UserId> = (ids.iter())
+            .filter_map(|id| self.view.owner(id).cloned())
+            .collect();
+        self.look_up(&owners).await?;
         let owners: HashMap<String, UserId> = (users.iter())
             .filter_map(|u| {
                 let id = UserId::parse(&u.id).ok()?;
                 Some((u.id.clone(), self.view.owner(&id)?.clone()))
             })
             .collect();
-        let links = (roster.users().iter())
-            .filter_map(|u| {
-                let wazzup = self.view.target(&u.id);
-                (wazzup != u.id).then(|| (u.id.clone(), wazzup))
+        // The links of the roster's employees, and of the owners of listed users (an employee
+        // who left is deleted through its link).
+        let links = (roster.users().iter().map(|u| &u.id))
+            .chain(owners.values())
+            .filter_map(|employee| {
+                let wazzup = self.view.target(employee);
+                (wazzup != *employee).then(|| (employee.clone(), wazzup))
             })
             .collect();
         let mut known = Known {

@@ -97,7 +97,16 @@ impl Session<'_> {
             return Ok(());
         }
         let found = state.ownerships(&unread).await?;
+        // The users the employees were linked to: whose they are is on their own records.
+        let targets: Vec<UserId> = (found.links.values())
+            .filter(|wazzup| !self.view.read.contains(*wazzup) && !unread.contains(wazzup))
+            .cloned()
+            .collect();
         self.view.learn(&unread, found, recorded);
+        if !targets.is_empty() {
+            let found = state.ownerships(&targets).await?;
+            self.view.learn(&targets, found, &HashMap::new());
+        }
         Ok(())
     }
 

@@ -2,7 +2,10 @@
 //! wired to a loopback Wazzup fake, and readers for the answers.
 #![allow(dead_code)]
 
-use std::sync::Arc;
+pub mod esm;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::Engine;
@@ -18,6 +21,26 @@ use wazzup_user_sync::domain::{PhoneRegion, Scope};
 use wazzup_user_sync::handler::{App, Settings};
 use wazzup_user_sync::sources::generic::signature::WebhookSecret;
 use wazzup_user_sync::wazzup::{ClientConfig, RetryPolicy, WazzupClient};
+
+/// Log lines written in memory, for a test to read (give a clone to the telemetry set-up).
+#[derive(Clone, Default)]
+pub struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Captured {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
 
 pub const API_KEY: &str = "test-api-key";
 pub const TOKEN: &str = "test-webhook-token";
@@ -77,6 +100,19 @@ pub fn settings() -> Settings {
         adopt_on_conflict: true,
     }
 }
+
+/// The settings of a deployment with the template's defaults: no id prefix, no manage-all
+/// (deletions reach the users it owns), takeovers on a hire's duplicate phone on.
+pub fn owned_settings() -> Settings {
+    Settings {
+        sync: SyncSettings::default(),
+        ..settings()
+    }
+}
+
+/// The SCIM token [`credentials_with`] is given by the tests that serve SCIM, and its header.
+pub const SCIM_TOKEN: &str = "test-scim-token";
+pub const SCIM: (&str, &str) = ("authorization", "Bearer test-scim-token");
 
 pub fn app_with(url: &str, provider: Arc<dyn CredentialProvider>) -> App {
     App::new(settings(), provider, client(url, fast_retry()))

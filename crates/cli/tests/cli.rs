@@ -46,8 +46,10 @@ impl Run {
 
 /// The settings the tool reads from the environment, removed so the developer's own never leak
 /// into a test.
-const TOOL_VARIABLES: [&str; 11] = [
+const TOOL_VARIABLES: [&str; 13] = [
     "QUEUE_URL",
+    "STATE_TABLE",
+    "CRM_SECRET_ID",
     "DLQ_URL",
     "WAZZUP_API_KEY",
     "WAZZUP_SECRET_ID",
@@ -96,6 +98,13 @@ async fn run_with(url: &str, args: &[&str], env: &[(&str, &str)], stdin: Option<
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
+}
+
+/// Runs the binary with `--key` against `fake`, with the extra environment `env`.
+async fn run_in(fake: &WazzupFake, env: &[(&str, &str)], args: &[&str]) -> Run {
+    let mut all = vec!["--key", KEY];
+    all.extend_from_slice(args);
+    run_with(&fake.url(), &all, env, None).await
 }
 
 /// Runs the binary with `--key` against `fake`.
@@ -1058,4 +1067,111 @@ async fn dlq_list_shows_what_the_worker_gave_up_on_and_redrive_moves_it_back() {
     )
     .await;
     assert_eq!(empty.json()["messages"], json!([]));
+}
+
+#[tokio::test]
+async fn adopt_shows_the_matches_takes_them_over_with_apply_and_then_apply_keeps_them() {
+    let fake = fake().await;
+    let moto = Moto::start();
+    moto.state_table("adopt").await;
+    for (id, name, phone) in [
+        ("9f1c-hand-1", "Anna Ivanova", Some("79260000001")),
+        ("9f1c-hand-2", "Boris Petrov", None),
+        ("9f1c-hand-3", "Olga", None),
+        ("9f1c-hand-4", "OLGA", None),
+        ("9f1c-admin", "Administrator", Some("79990000000")),
+    ] {
+        fake.insert_user(FakeUser {
+            id: id.into(),
+            name: name.into(),
+            phone: phone.map(str::to_owned),
+        });
+    }
+    let dir = temp_dir("adopt");
+    let path = dir.join("staff.csv");
+    let staff = "id,name,phone\n\
+                 crm-1,Anna Ivanova (Sales),+7 926 000-00-01\n\
+                 crm-2,boris  petrov,\n\
+                 crm-3,Olga,\n\
+                 crm-4,New Hire,+7 926 000-00-04\n";
+    std::fs::write(&path, staff).unwrap();
+    let file = path.to_str().unwrap();
+    let aws = [
+        ("AWS_ENDPOINT_URL", moto.url()),
+        ("AWS_REGION", "eu-central-1".to_owned()),
+        ("AWS_ACCESS_KEY_ID", "test".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
+        ("STATE_TABLE", "adopt".to_owned()),
+    ];
+    let env: Vec<(&str, &str)> = aws.iter().map(|(k, v)| (*k, v.as_str())).collect();
+
+    // The dry run: a table, nothing written.
+    let shown = run_in(&fake, &env, &["adopt", "--file", file]).await;
+    shown.expect(0);
+    // Words as the table lays them out, spaces aside.
+    let out = shown
+        .stdout
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    for expected in [
+        "crm-1 Anna Ivanova (Sales) -> 9f1c-hand-1 Anna Ivanova by phone",
+        "crm-2 boris petrov -> 9f1c-hand-2 Boris Petrov by name",
+        "Ambiguous: left alone (pair them with a wazzupId column) (1): crm-3 Olga could be:",
+        "9f1c-hand-3 \"Olga\"",
+        "9f1c-hand-4 \"OLGA\"",
+        "Employees without a Wazzup user: `apply` creates them (1): crm-4 New Hire",
+        "Wazzup users without an employee (never deleted) (1): 9f1c-admin Administrator",
+        "the API cannot set them",
+        "`wazzup-sync adopt --apply` with the same options takes the 2 matched users over",
+    ] {
+        assert!(out.contains(expected), "{expected}:\n{}", shown.stdout);
+    }
+    let report = run_in(&fake, &env, &["--json", "adopt", "--file", file])
+        .await
+        .json();
+    assert_eq!(report["counts"]["matches"], 2, "{report}");
+    assert_eq!(report["ambiguous"][0]["employee"], "crm-3");
+    assert!(writes(&fake).is_empty(), "a dry run writes nothing");
+
+    // Applied: two users taken over, with the CRM's names; nothing created or deleted.
+    run_in(&fake, &env, &["adopt", "--file", file, "--apply"])
+        .await
+        .expect(0);
+    assert_eq!(fake.users().len(), 5);
+    assert_eq!(
+        fake.user("9f1c-hand-1").unwrap().name,
+        "Anna Ivanova (Sales)"
+    );
+    assert!(fake.user("crm-1").is_none());
+
+    // Now the full sync creates the hire only, and the taken-over users are its employees':
+    // when Anna leaves the CRM, her (hand-made) user goes; the administrator never does.
+    run_in(&fake, &env, &["apply", "--file", file])
+        .await
+        .expect(0);
+    assert!(fake.user("crm-4").is_some());
+    assert_eq!(fake.users().len(), 6);
+    let left = dir.join("left.csv");
+    std::fs::write(
+        &left,
+        staff.replace("crm-1,Anna Ivanova (Sales),+7 926 000-00-01\n", ""),
+    )
+    .unwrap();
+    let report = run_in(
+        &fake,
+        &env,
+        &[
+            "--json",
+            "apply",
+            "--file",
+            left.to_str().unwrap(),
+            "--force-deletes",
+        ],
+    )
+    .await;
+    let report = report.expect(0).json();
+    assert_eq!(strings(&report["delete"]), ["crm-1"], "{report}");
+    assert!(fake.user("9f1c-hand-1").is_none());
+    assert!(fake.user("9f1c-admin").is_some());
 }
