@@ -1,9 +1,19 @@
 //! Metrics as CloudWatch Embedded Metric Format: one JSON line on stdout, which Lambda turns
 //! into metrics with no SDK call (namespace `WazzupUserSync`, dimension `Function`).
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use serde_json::{Map, Value, json};
 
 use crate::domain::SourceTime;
+
+/// Whether metrics are written (they are, but for a local run's screen).
+static SILENT: AtomicBool = AtomicBool::new(false);
+
+/// Stops writing metrics, for a process whose stdout a person reads (the local runner).
+pub fn silence() {
+    SILENT.store(true, Ordering::Relaxed);
+}
 
 /// The namespace the metrics are published under.
 pub const NAMESPACE: &str = "WazzupUserSync";
@@ -50,7 +60,9 @@ pub fn line(function: &str, values: &[(&str, f64, Unit)], now: SourceTime) -> St
 
 /// Writes the EMF line for `values` of `function` to stdout.
 pub fn emit(function: &str, values: &[(&str, f64, Unit)]) {
-    println!("{}", line(function, values, SourceTime::now()));
+    if !SILENT.load(Ordering::Relaxed) {
+        println!("{}", line(function, values, SourceTime::now()));
+    }
 }
 
 /// What a request did to whose users, as metrics: existing users taken over (`Adopted`),

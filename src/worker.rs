@@ -34,6 +34,20 @@ pub struct WorkerCounts {
     pub ownership: Ownership,
 }
 
+impl WorkerCounts {
+    /// Adds what another batch came to (the seats left are the latest counted).
+    pub fn add(&mut self, other: &WorkerCounts) {
+        self.applied += other.applied;
+        self.refused += other.refused;
+        self.stale += other.stale;
+        self.retried += other.retried;
+        self.dead_lettered += other.dead_lettered;
+        self.ownership.adopted += other.ownership.adopted;
+        self.ownership.unowned_dismissals += other.ownership.unowned_dismissals;
+        self.ownership.seats_left = other.ownership.seats_left.or(self.ownership.seats_left);
+    }
+}
+
 impl Worker {
     pub fn new(service: Arc<SyncService>, max_receive_count: u32) -> Self {
         Self {

@@ -20,6 +20,10 @@ const FUNCTION: &str = "wazzup-user-sync";
 
 /// The expected HTTP status for every event file. A new file in `events/` must be added here.
 const EXPECTED: &[(&str, u16)] = &[
+    ("account-1-sync-dry-run.json", 200),
+    ("account-2-hire-existing-phone.json", 200),
+    ("account-3-dismissal.json", 200),
+    ("account-4-unknown-dismissal.json", 200),
     ("api-gateway-rest-v1.json", 200),
     ("bad-signature.json", 401),
     ("batch-base64.json", 200),
@@ -190,21 +194,22 @@ async fn every_event_file_through_cargo_lambda() {
         .send()
         .await
         .expect("create the secret");
+    moto.state_table("wazzup-user-sync-e2e").await;
+    // The account as a company made it by hand, as the local run holds it.
     let fake = WazzupFake::start(&["local-dev-key"]).await.unwrap();
-    fake.insert_user(FakeUser {
-        id: "emp-1002".into(),
-        name: "Leaving".into(),
-        phone: None,
-    });
+    let account: Vec<FakeUser> =
+        serde_json::from_str(include_str!("../events/local/wazzup-users.json")).unwrap();
+    fake.insert_users(account);
 
     let port = free_port();
-    // The events delete users of every kind of id: this deployment manages them all.
+    // The template's defaults: the state table, no id prefix, no manage-all.
     let (_watch, log_path) = start_watch(
         port,
         &moto,
         &[
             ("WAZZUP_API_URL", fake.url()),
-            ("SYNC_MANAGE_ALL", "true".into()),
+            ("STATE_TABLE", "wazzup-user-sync-e2e".into()),
+            ("AWS_ENDPOINT_URL_DYNAMODB", moto.url()),
         ],
     );
 
@@ -223,8 +228,13 @@ async fn every_event_file_through_cargo_lambda() {
         "every file in events/ needs an expected status here, and every listed file must exist"
     );
 
-    // Created before updated, so that the final state is the updated one.
+    // The account's own staff first; created before updated, so that the final state is the
+    // updated one.
     let order = [
+        "account-1-sync-dry-run.json",
+        "account-2-hire-existing-phone.json",
+        "account-3-dismissal.json",
+        "account-4-unknown-dismissal.json",
         "employee-created.json",
         "employee-updated.json",
         "employee-deleted.json",
@@ -249,6 +259,25 @@ async fn every_event_file_through_cargo_lambda() {
         assert!(body.is_object(), "{name}: the body must be JSON: {answer}");
         if status >= 400 {
             assert!(body["error"].is_string(), "{name}: {body}");
+        }
+        let warning = body["warnings"][0]["code"].as_str().unwrap_or("");
+        match name {
+            "account-1-sync-dry-run.json" => {
+                let by: Vec<&str> = (body["plan"]["matches"].as_array().unwrap().iter())
+                    .map(|m| m["by"].as_str().unwrap())
+                    .collect();
+                assert_eq!(by, ["phone", "name", "name"], "{body}");
+                assert_eq!(body["plan"]["create"], serde_json::json!(["crm-7004"]));
+            }
+            "account-2-hire-existing-phone.json" => assert_eq!(warning, "ADOPTED", "{body}"),
+            "account-3-dismissal.json" => {
+                assert_eq!(body["deleted"], serde_json::json!(["crm-7001"]), "{body}");
+                assert!(fake.user("2f5c6a10-0001-4b1e-9c2a-5d0e7f3a0001").is_none());
+            }
+            "account-4-unknown-dismissal.json" | "employee-deleted.json" => {
+                assert_eq!(warning, "NOT_FOUND_UNOWNED", "{name}: {body}")
+            }
+            _ => {}
         }
         if name == "bad-signature.json" {
             // Checked against the configured secret, not refused for want of one.
@@ -275,7 +304,12 @@ async fn every_event_file_through_cargo_lambda() {
     assert_eq!(
         user("emp-1002"),
         None,
-        "employee-deleted.json removes emp-1002"
+        "employee-deleted.json creates nothing"
+    );
+    assert!(
+        user("2f5c6a10-0002-4b1e-9c2a-5d0e7f3a0002").is_some()
+            && user("2f5c6a10-0004-4b1e-9c2a-5d0e7f3a0004").is_some(),
+        "the hand-made users stay"
     );
     assert_eq!(
         user("emp-2001"),

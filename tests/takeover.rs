@@ -437,7 +437,9 @@ async fn a_dismissal_the_deployment_never_applied_is_reported_not_called_done() 
         if queued {
             assert_eq!(counts.ownership.unowned_dismissals, 1, "{counts:?}");
         } else {
+            assert_eq!(answer.status(), 200, "a warning, not a refusal");
             let answer = json_body(&answer);
+            assert_eq!(answer["status"], "ok", "{answer}");
             assert_eq!(answer["alreadyAbsent"], json!([]), "{answer}");
             assert_eq!(
                 answer["warnings"][0]["code"], "NOT_FOUND_UNOWNED",

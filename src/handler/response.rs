@@ -148,13 +148,18 @@ pub fn batch_response(report: &BatchReport, request_id: &str) -> Response<Body> 
             "no valid event was left to apply; see \"rejected\"",
             Some(summary_body(summary, "rejected", request_id)),
         ),
-        // Nothing applied and nothing dropped as stale: every employee was refused.
-        BatchOutcome::Applied if summary.applied() == 0 && report.stale == 0 => error_response(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "WAZZUP_REFUSED",
-            "Wazzup refused every employee in the request; see \"rejected\"",
-            Some(summary_body(summary, "rejected", request_id)),
-        ),
+        // Nothing applied nor dropped as stale, and refusals: every employee was refused. (A
+        // dismissal that found nothing to delete, with a warning, was not refused.)
+        BatchOutcome::Applied
+            if summary.applied() == 0 && report.stale == 0 && !summary.rejected.is_empty() =>
+        {
+            error_response(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "WAZZUP_REFUSED",
+                "Wazzup refused every employee in the request; see \"rejected\"",
+                Some(summary_body(summary, "rejected", request_id)),
+            )
+        }
         BatchOutcome::Applied => {
             let word = if summary.rejected.is_empty() {
                 "ok"

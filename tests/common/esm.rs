@@ -57,14 +57,7 @@ impl Esm<'_> {
             .collect();
         let event = serde_json::from_value(json!({ "Records": records })).unwrap();
         let (response, counts) = self.worker.handle_counted(event, None).await;
-        totals.applied += counts.applied;
-        totals.refused += counts.refused;
-        totals.stale += counts.stale;
-        totals.retried += counts.retried;
-        totals.dead_lettered += counts.dead_lettered;
-        totals.ownership.adopted += counts.ownership.adopted;
-        totals.ownership.unowned_dismissals += counts.ownership.unowned_dismissals;
-        totals.ownership.seats_left = counts.ownership.seats_left.or(totals.ownership.seats_left);
+        totals.add(&counts);
         let failed: Vec<&str> = response
             .batch_item_failures
             .iter()

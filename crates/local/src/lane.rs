@@ -12,6 +12,28 @@ use wazzup_user_sync::worker::{Worker, WorkerCounts};
 /// How many changes one worker invocation takes, as SQS FIFO hands out at most.
 const BATCH: usize = 10;
 
+/// What the worker did, as the local run prints it.
+pub fn describe(counts: &WorkerCounts) -> String {
+    let mut text = format!(
+        "applied {}, refused {}, stale {}, to retry {}",
+        counts.applied, counts.refused, counts.stale, counts.retried
+    );
+    let ownership = &counts.ownership;
+    if ownership.adopted > 0 {
+        text.push_str(&format!(
+            ", took over {} existing user(s)",
+            ownership.adopted
+        ));
+    }
+    if ownership.unowned_dismissals > 0 {
+        text.push_str(&format!(
+            ", {} dismissal(s) of a user this deployment does not own: access may remain",
+            ownership.unowned_dismissals
+        ));
+    }
+    text
+}
+
 /// The local queue and its worker.
 pub struct Lane {
     pub queue: Arc<MemoryQueue>,
@@ -57,10 +79,7 @@ impl Lane {
                 .map(|(_, change)| change)
                 .collect();
             let stuck = again.len() == failed.len() && !again.is_empty() && counts.applied == 0;
-            total.applied += counts.applied;
-            total.refused += counts.refused;
-            total.stale += counts.stale;
-            total.retried += counts.retried;
+            total.add(&counts);
             self.queue.put_back(again);
             if stuck {
                 break;

@@ -1,16 +1,18 @@
 //! `wazzup-user-sync-local`: the function's main job on a laptop, with no AWS account and no
-//! internet. It starts a local Wazzup fake (unless `WAZZUP_API_URL` points elsewhere), builds
-//! the real handler with credentials from the environment, else from the local secret
-//! `events/local/secret.json` (the one the event files are made with), replays every event in
-//! `events/`, prints what happened, and then serves the handler on `http://127.0.0.1:9000/`
-//! for curl until Ctrl-C.
+//! internet. It starts a local Wazzup fake (unless `WAZZUP_API_URL` points elsewhere) holding
+//! the staff a company made by hand before deploying (`events/local/wazzup-users.json`), builds
+//! the real handler with the template's defaults and credentials from the environment, else
+//! from the local secret `events/local/secret.json` (the one the event files are made with),
+//! replays every event in `events/`, prints what happened, and then serves the handler on
+//! `http://127.0.0.1:9000/` for curl until Ctrl-C.
 //!
 //! It runs the queued path, as the template deploys it: webhooks are answered 202 and their
 //! changes wait in an in-process queue (standing in for SQS FIFO) until the real worker applies
 //! them, in order, checked against an in-process state store (standing in for DynamoDB).
 //!
 //! Options: `--replay-only` (exit after the replay), `--no-replay`, `--direct` (apply at
-//! once, without the queue), `--port N`, `--events DIR`.
+//! once, without the queue), `--blank` (a Wazzup account without existing users), `--port N`,
+//! `--events DIR`.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -20,7 +22,7 @@ use std::sync::Arc;
 mod lane;
 mod replay;
 
-use wazzup_testkit::fake::WazzupFake;
+use wazzup_testkit::fake::{FakeUser, WazzupFake};
 use wazzup_testkit::serve::{local_addr, serve};
 use wazzup_user_sync::adapters::memory::{MemoryQueue, MemoryStateStore};
 use wazzup_user_sync::config::Config;
@@ -28,12 +30,15 @@ use wazzup_user_sync::credentials::env_name;
 use wazzup_user_sync::domain::mask_phone;
 use wazzup_user_sync::handler::{App, Settings, service_settings};
 use wazzup_user_sync::service::{ChangeQueue, StateStore, SyncService};
-use wazzup_user_sync::telemetry;
 use wazzup_user_sync::wiring;
 use wazzup_user_sync::worker::Worker;
+use wazzup_user_sync::{metrics, telemetry};
 
 /// The local secret, in `events/`: the credentials the event files are made with.
 const LOCAL_SECRET: &str = "local/secret.json";
+
+/// The users the local Wazzup holds before anything is synced, in `events/`.
+const LOCAL_ACCOUNT: &str = "local/wazzup-users.json";
 
 /// The project's `events/` folder, beside this crate's folder.
 fn default_events_dir() -> PathBuf {
@@ -44,6 +49,8 @@ fn default_events_dir() -> PathBuf {
 struct Options {
     replay: bool,
     direct: bool,
+    /// Start the local Wazzup without the existing users.
+    blank: bool,
     serve: bool,
     port: u16,
     events: PathBuf,
@@ -53,6 +60,7 @@ fn options() -> Result<Options, String> {
     let mut options = Options {
         replay: true,
         direct: false,
+        blank: false,
         serve: true,
         port: std::env::var("LOCAL_PORT")
             .ok()
@@ -66,6 +74,7 @@ fn options() -> Result<Options, String> {
             "--replay-only" => options.serve = false,
             "--no-replay" => options.replay = false,
             "--direct" => options.direct = true,
+            "--blank" => options.blank = true,
             "--port" => {
                 options.port = args
                     .next()
@@ -74,7 +83,7 @@ fn options() -> Result<Options, String> {
             }
             "--events" => options.events = args.next().ok_or("--events needs a folder")?.into(),
             "-h" | "--help" => {
-                return Err("usage: wazzup-user-sync-local [--replay-only | --no-replay] [--direct] [--port N] [--events DIR]".into());
+                return Err("usage: wazzup-user-sync-local [--replay-only | --no-replay] [--direct] [--blank] [--port N] [--events DIR]".into());
             }
             other => return Err(format!("unknown option {other}; try --help")),
         }
@@ -115,6 +124,17 @@ async fn build(
     Ok((app, Some(lane::Lane { queue, worker })))
 }
 
+fn print_users(fake: &WazzupFake) {
+    for user in fake.users() {
+        let phone = user
+            .phone
+            .as_deref()
+            .map(mask_phone)
+            .unwrap_or_else(|| "-".into());
+        println!("  {:<38} {:<28} {}", user.id, user.name, phone);
+    }
+}
+
 /// The fields of the local secret document, as the text of their environment variables.
 fn local_secret(path: &Path) -> Result<Vec<(String, String)>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -126,9 +146,18 @@ fn local_secret(path: &Path) -> Result<Vec<(String, String)>, String> {
         .collect())
 }
 
+/// The users a company made in Wazzup by hand before deploying, as the local account holds them.
+fn local_account(path: &Path) -> Result<Vec<FakeUser>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     telemetry::init_with(std::io::stderr, "warn");
+    // The metrics are CloudWatch's (a JSON line each on stdout, in Lambda); this screen is a
+    // person's.
+    metrics::silence();
     let options = match options() {
         Ok(options) => options,
         Err(message) => {
@@ -140,11 +169,7 @@ async fn main() -> ExitCode {
     // The environment wins; the local secret fills the gaps. Secrets Manager is never used.
     let mut vars: HashMap<String, String> = std::env::vars().collect();
     vars.remove("WAZZUP_SECRET_ID");
-    // The local Wazzup holds only what the events create: this run manages all of it.
-    if !vars.contains_key("SYNC_ID_PREFIX") {
-        vars.entry("SYNC_MANAGE_ALL".into())
-            .or_insert_with(|| "true".into());
-    }
+    // The template's defaults: deletions reach the users this run created or took over.
     match local_secret(&options.events.join(LOCAL_SECRET)) {
         Ok(fields) => {
             for (field, value) in fields {
@@ -163,6 +188,15 @@ async fn main() -> ExitCode {
         match WazzupFake::start(&[api_key.as_str()]).await {
             Ok(fake) => {
                 vars.insert("WAZZUP_API_URL".into(), fake.url());
+                if !options.blank {
+                    match local_account(&options.events.join(LOCAL_ACCOUNT)) {
+                        Ok(users) => fake.insert_users(users),
+                        Err(message) => {
+                            eprintln!("cannot read the local account: {message}");
+                            return ExitCode::FAILURE;
+                        }
+                    }
+                }
                 Some(fake)
             }
             Err(error) => {
@@ -188,6 +222,14 @@ async fn main() -> ExitCode {
     let app = Arc::new(app);
     let lane = lane.map(Arc::new);
     println!("Wazzup API: {}", config.wazzup_api_url);
+    if let Some(fake) = fake.as_ref().filter(|fake| !fake.users().is_empty()) {
+        println!(
+            "The local Wazzup account already holds {} users made by hand ({}):",
+            fake.users().len(),
+            LOCAL_ACCOUNT
+        );
+        print_users(fake);
+    }
     println!(
         "Delivery: {}",
         if lane.is_some() {
@@ -211,7 +253,15 @@ async fn main() -> ExitCode {
                         .file_name()
                         .map(|n| n.to_string_lossy().into_owned())
                         .unwrap_or_default();
-                    println!("  {name:<36} -> {} {}", r.status, r.body);
+                    match replay::plan_lines(&r.body) {
+                        Some(lines) => {
+                            println!("  {name:<36} -> {} a full sync's plan:", r.status);
+                            for line in lines {
+                                println!("  {:<36}    {line}", "");
+                            }
+                        }
+                        None => println!("  {name:<36} -> {} {}", r.status, r.body),
+                    }
                     if let Some(worked) = &r.worker {
                         println!("  {:<36}    worker: {worked}", "");
                     }
@@ -223,16 +273,11 @@ async fn main() -> ExitCode {
             }
         }
         if let Some(fake) = &fake {
-            let users = fake.users();
-            println!("\nUsers now in the local Wazzup fake ({}):", users.len());
-            for user in users {
-                let phone = user
-                    .phone
-                    .as_deref()
-                    .map(mask_phone)
-                    .unwrap_or_else(|| "-".into());
-                println!("  {:<12} {:<32} {}", user.id, user.name, phone);
-            }
+            println!(
+                "\nUsers now in the local Wazzup fake ({}):",
+                fake.users().len()
+            );
+            print_users(fake);
         }
     }
 
@@ -260,10 +305,7 @@ async fn main() -> ExitCode {
             loop {
                 if !lane.queue.is_empty() {
                     let counts = lane.drain().await;
-                    eprintln!(
-                        "worker: applied {}, refused {}, stale {}, to retry {}",
-                        counts.applied, counts.refused, counts.stale, counts.retried
-                    );
+                    eprintln!("worker: {}", lane::describe(&counts));
                 }
                 tokio::time::sleep(std::time::Duration::from_millis(200)).await;
             }

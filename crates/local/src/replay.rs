@@ -7,7 +7,7 @@ use serde_json::Value;
 use wazzup_testkit::events::{event_files, read_event};
 use wazzup_user_sync::handler::App;
 
-use crate::lane::Lane;
+use crate::lane::{Lane, describe};
 
 /// One replayed event, what the handler answered, and what the worker then did.
 pub struct Replayed {
@@ -29,13 +29,7 @@ pub async fn replay_dir(
         let request = read_event(&file)?;
         let response = app.handle(request).await;
         let worker = match lane {
-            Some(lane) if !lane.queue.is_empty() => {
-                let counts = lane.drain().await;
-                Some(format!(
-                    "applied {}, refused {}, stale {}, to retry {}",
-                    counts.applied, counts.refused, counts.stale, counts.retried
-                ))
-            }
+            Some(lane) if !lane.queue.is_empty() => Some(describe(&lane.drain().await)),
             _ => None,
         };
         let status = response.status().as_u16();
@@ -52,4 +46,57 @@ pub async fn replay_dir(
         });
     }
     Ok(replayed)
+}
+
+/// A full sync's answer (`POST /sync`) as lines a person reads: the counts, then each match,
+/// ambiguity and user without an employee. `None` for any other answer.
+pub fn plan_lines(body: &Value) -> Option<Vec<String>> {
+    let plan = body.get("plan")?;
+    let list = |key: &str| plan[key].as_array().cloned().unwrap_or_default();
+    let ids = |key: &str| {
+        let ids: Vec<String> = (list(key).iter())
+            .filter_map(|id| id.as_str().map(str::to_owned))
+            .collect();
+        if ids.is_empty() {
+            "-".to_owned()
+        } else {
+            ids.join(", ")
+        }
+    };
+    let mut lines = vec![format!(
+        "status {}: create {}; update {}; delete {}; {} seats left",
+        body["status"].as_str().unwrap_or("?"),
+        ids("create"),
+        ids("update"),
+        ids("delete"),
+        plan["seatsLeft"]
+    )];
+    for found in list("matches") {
+        lines.push(format!(
+            "match     {} \"{}\" is {} \"{}\" (by {})",
+            found["employee"].as_str().unwrap_or("?"),
+            found["name"].as_str().unwrap_or("?"),
+            found["wazzupId"].as_str().unwrap_or("?"),
+            found["wazzupName"].as_str().unwrap_or("?"),
+            found["by"].as_str().unwrap_or("?"),
+        ));
+    }
+    for ambiguity in list("ambiguous") {
+        let candidates: Vec<&str> = (ambiguity["candidates"].as_array().into_iter().flatten())
+            .filter_map(|c| c["id"].as_str())
+            .collect();
+        lines.push(format!(
+            "ambiguous {} could be {}",
+            ambiguity["employee"].as_str().unwrap_or("?"),
+            candidates.join(" or ")
+        ));
+    }
+    for user in list("unowned") {
+        lines.push(format!(
+            "no employee: {} \"{}\" (never deleted)",
+            user["id"].as_str().unwrap_or("?"),
+            user["name"].as_str().unwrap_or("?")
+        ));
+    }
+    Some(lines)
 }

@@ -4,11 +4,12 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-/// A user as the fake stores it.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+/// A user as the fake stores it (and as a seed file lists it: `{"id", "name", "phone"}`).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FakeUser {
     pub id: String,
     pub name: String,
+    #[serde(default)]
     pub phone: Option<String>,
 }
 
