@@ -4,9 +4,11 @@
 //! wazzup-sync [--key KEY | --secret-id ID] [--api-url URL] [--timeout S] [--region R]
 //!             [--json] [-q] <command>
 //!
-//!   plan  --file F [--format csv|json] (--prefix P | --all)
+//!   plan  (--file F [--format csv|json] | --crm NAME [--crm-secret-id ID])
+//!         (--state-table T | --prefix P | --all)
 //!         [--max-delete-share 0.10] [--force-deletes] [--resend]
-//!   apply --file F  (same options as plan)  [--dry-run]
+//!   apply (same options as plan)  [--dry-run] [--adopt]
+//!   adopt (same options as plan)  [--apply]
 //!   list
 //!   get ID
 //!   dlq list    --dlq-url URL            (or DLQ_URL)
@@ -14,15 +16,19 @@
 //! ```
 //!
 //! `plan` and `apply` run the function's own full sync ([`wazzup_user_sync::service`]): the file is the
-//! complete list of employees (CSV with a header `id,name,phone`, or JSON: an array of
-//! `{"id", "name", "phone"}` or `{"employees": [...]}`; `-` reads standard input and then needs
-//! `--format`). The whole file is validated before Wazzup is called, and one invalid row refuses
-//! the whole file, because an employee left out of a full sync would be deleted. Deletions are
-//! fenced: only users in the scope (`--prefix` / `SYNC_ID_PREFIX`, or `--all` /
-//! `SYNC_MANAGE_ALL=true` said explicitly; one is required) are ever deleted,
-//! and a plan deleting more than `--max-delete-share` of the managed users is refused unless
-//! `--force-deletes` is given. `apply` sends the deletions first, then the upserts, 100 to a
-//! request, with a progress bar on a terminal.
+//! complete list of employees (CSV with a header `id,name,phone` and optionally `wazzupId`, or
+//! JSON: an array of `{"id", "name", "phone", "wazzupId"}` or `{"employees": [...]}`; `-` reads
+//! standard input and then needs `--format`), or `--crm` reads a source's users API. The whole
+//! list is validated before Wazzup is called, and one invalid row refuses the whole list,
+//! because an employee left out of a full sync would be deleted. Deletions are fenced: only
+//! users the deployment owns (its state table, `--state-table` / `STATE_TABLE`) or that a scope
+//! reaches (`--prefix` / `SYNC_ID_PREFIX`, or `--all` / `SYNC_MANAGE_ALL=true` said explicitly)
+//! are ever deleted (one of them is required), and a plan deleting more than
+//! `--max-delete-share` of the managed users is refused unless `--force-deletes` is given.
+//! `apply` sends the deletions first, then the upserts, 100 to a request, with a progress bar on
+//! a terminal; with `--adopt` it takes over the existing users the plan matches first. `adopt`
+//! prints the takeover's table (matches, ambiguities, employees without a user, users without an
+//! employee) and with `--apply` takes the matches over.
 //!
 //! `dlq list` shows the changes the queued mode's worker gave up on (left in place); `dlq
 //! redrive` moves them back to the queue once the cause is fixed. They need no Wazzup key, only
