@@ -1,7 +1,8 @@
 //! What a session learns of the Wazzup account, read once and kept for the rest of it: the list
 //! of users (ids and names), the phones it had to read one user at a time (the list carries
-//! none), and from those, who holds a phone Wazzup says is taken. Every read is bounded: the
-//! list by Wazzup's pages, the phone search by the account's users and the session's deadline.
+//! none), and from those, who holds a phone Wazzup says is taken, and the account as a full
+//! sync's plan needs it (with the records of whose users are whose). Every read is bounded: the
+//! list by Wazzup's pages, the phone reads by the account's users and the session's deadline.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -11,7 +12,8 @@ use tokio::time::Instant;
 use super::error::ApplyError;
 use super::seen::Account;
 use super::session::Session;
-use crate::domain::name_key;
+use crate::domain::{Roster, Scope, UserId, name_key};
+use crate::plan::{Known, phones_wanted};
 use crate::wazzup::ListedUser;
 
 /// Time a phone search leaves before the deadline, for the rest of the request's calls.
@@ -84,5 +86,61 @@ impl Session<'_> {
             }
         }
         Ok(Holder::Unknown { complete: true })
+    }
+}
+
+impl Session<'_> {
+    /// The account as a full sync of `roster` needs it: Wazzup's users, the records of whose
+    /// they are (and of the roster's employees), and the phones of the users nobody owns when
+    /// a match may turn on them, read until the deadline is near; and how many were not read.
+    pub(super) async fn known(
+        &mut self,
+        roster: &Roster,
+        scope: &Scope,
+    ) -> Result<(Known, usize), ApplyError> {
+        let users = self.account().await?.users.clone();
+        let ids: Vec<UserId> = (users.iter())
+            .filter_map(|u| UserId::parse(&u.id).ok())
+            .chain(roster.users().iter().map(|u| u.id.clone()))
+            .collect();
+        self.look_up(&ids).await?;
+        // The owners' links too: an employee who left is deleted through its link.
+        let owners: Vec<UserId> = (ids.iter())
+            .filter_map(|id| self.view.owner(id).cloned())
+            .collect();
+        self.look_up(&owners).await?;
+        let owners: HashMap<String, UserId> = (users.iter())
+            .filter_map(|u| {
+                let id = UserId::parse(&u.id).ok()?;
+                Some((u.id.clone(), self.view.owner(&id)?.clone()))
+            })
+            .collect();
+        // The links of the roster's employees, and of the owners of listed users (an employee
+        // who left is deleted through its link).
+        let links = (roster.users().iter().map(|u| &u.id))
+            .chain(owners.values())
+            .filter_map(|employee| {
+                let wazzup = self.view.target(employee);
+                (wazzup != *employee).then(|| (employee.clone(), wazzup))
+            })
+            .collect();
+        let mut known = Known {
+            users,
+            owners,
+            links,
+            phones: HashMap::new(),
+        };
+        let wanted = phones_wanted(roster, &known, scope);
+        let mut unread = 0;
+        for (position, id) in wanted.iter().enumerate() {
+            if self.near_deadline() {
+                unread = wanted.len() - position;
+                break;
+            }
+            if let Some(phone) = self.phone_of(id).await? {
+                known.phones.insert(id.clone(), phone);
+            }
+        }
+        Ok((known, unread))
     }
 }

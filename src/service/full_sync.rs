@@ -3,8 +3,6 @@
 //! deployment's fences, take over the matched users when asked, and apply (deletions first),
 //! or stop at the plan for a dry run.
 
-use std::collections::HashMap;
-
 use serde::{Serialize, Serializer};
 use serde_json::json;
 
@@ -19,7 +17,7 @@ use crate::domain::{
     Summary, SyncEvent, User, UserId, Warning,
 };
 use crate::metrics::Ownership;
-use crate::plan::{FullPlan, Known, PlanError, Policy, phones_wanted, plan_full_sync};
+use crate::plan::{FullPlan, PlanError, Policy, plan_full_sync};
 use crate::wazzup::ListedUser;
 
 /// What the caller asks of one full sync.
@@ -379,62 +377,6 @@ impl SyncService {
                 })
             }
         }
-    }
-}
-
-impl Session<'_> {
-    /// The account as a full sync of `roster` needs it: Wazzup's users, the records of whose
-    /// they are (and of the roster's employees), and the phones of the users nobody owns when
-    /// a match may turn on them, read until the deadline is near; and how many were not read.
-    pub(super) async fn known(
-        &mut self,
-        roster: &Roster,
-        scope: &Scope,
-    ) -> Result<(Known, usize), ApplyError> {
-        let users = self.account().await?.users.clone();
-        let ids: Vec<UserId> = (users.iter())
-            .filter_map(|u| UserId::parse(&u.id).ok())
-            .chain(roster.users().iter().map(|u| u.id.clone()))
-            .collect();
-        self.look_up(&ids).await?;
-        // The owners' links too: an employee who left is deleted through its link.
-        let owners: Vec<UserId> = (ids.iter())
-            .filter_map(|id| self.view.owner(id).cloned())
-            .collect();
-        self.look_up(&owners).await?;
-        let owners: HashMap<String, UserId> = (users.iter())
-            .filter_map(|u| {
-                let id = UserId::parse(&u.id).ok()?;
-                Some((u.id.clone(), self.view.owner(&id)?.clone()))
-            })
-            .collect();
-        // The links of the roster's employees, and of the owners of listed users (an employee
-        // who left is deleted through its link).
-        let links = (roster.users().iter().map(|u| &u.id))
-            .chain(owners.values())
-            .filter_map(|employee| {
-                let wazzup = self.view.target(employee);
-                (wazzup != *employee).then(|| (employee.clone(), wazzup))
-            })
-            .collect();
-        let mut known = Known {
-            users,
-            owners,
-            links,
-            phones: HashMap::new(),
-        };
-        let wanted = phones_wanted(roster, &known, scope);
-        let mut unread = 0;
-        for (position, id) in wanted.iter().enumerate() {
-            if self.near_deadline() {
-                unread = wanted.len() - position;
-                break;
-            }
-            if let Some(phone) = self.phone_of(id).await? {
-                known.phones.insert(id.clone(), phone);
-            }
-        }
-        Ok((known, unread))
     }
 }
 

@@ -7,6 +7,8 @@
 mod account;
 mod batch;
 mod deliver;
+mod dismissal;
+mod employees;
 mod enqueue;
 mod error;
 mod full_sync;
@@ -15,8 +17,10 @@ mod ordered;
 mod ownership;
 mod ports;
 mod report;
+mod seats;
 mod seen;
 mod session;
+mod takeover;
 mod upsert;
 
 pub use batch::{MAX_CLOCK_AHEAD_MS, timed};

@@ -1,0 +1,155 @@
+//! A hire Wazzup refuses for a phone another user has: a phone is unique in an account, so the
+//! user that has it is this employee for sure. When nobody owns it and the hire creates a user,
+//! it is taken over (recorded as the employee's in one step, and the upsert aimed at it); when
+//! another employee owns it, or takeovers are off, the hire is refused naming the user and its
+//! owner. Never the phone in logs, and only masked in answers.
+
+use super::account::Holder;
+use super::error::ApplyError;
+use super::session::Session;
+use crate::domain::{
+    Basis, LoggedId, Owner, Rejection, Summary, User, UserId, Warning, mask_phone,
+};
+
+impl Session<'_> {
+    /// Wazzup refused `user` (a Wazzup id of the plan) because another user has its `phone`.
+    /// A phone is unique in an account, so the user that has it is the employee's for sure:
+    /// when nobody owns it and this is a hire, it is taken over and `user` comes back aimed at
+    /// it; otherwise `user` is refused, naming that user and its owner. Never the phone in logs.
+    pub(super) async fn phone_conflict(
+        &mut self,
+        user: User,
+        phone: &str,
+        summary: &mut Summary,
+    ) -> Result<Option<User>, ApplyError> {
+        let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
+        let employee = self
+            .employee_for(user.id.as_str())
+            .cloned()
+            .unwrap_or_else(|| user.id.clone());
+        let refuse = |summary: &mut Summary, message: String| {
+            tracing::warn!(action = "upsert", user_id = %LoggedId(employee.as_str()), phone = %mask_phone(phone), "refused by Wazzup: DUPLICATE_PHONE_NUMBER");
+            summary.rejected.push(Rejection {
+                index: None,
+                id: Some(user.id.to_string()),
+                reason: "DUPLICATE_PHONE_NUMBER".into(),
+                message,
+            });
+        };
+        let holder = match self.phone_holder(&digits, user.name.as_str()).await? {
+            Holder::Found(holder) => holder,
+            Holder::Unknown { complete } => {
+                let why = if complete {
+                    "none of the users Wazzup lists has it now"
+                } else {
+                    "there was no time left to find which user has it"
+                };
+                refuse(
+                    summary,
+                    format!(
+                        "another Wazzup user already has the phone number {} ({why})",
+                        mask_phone(phone)
+                    ),
+                );
+                return Ok(None);
+            }
+        };
+        let Ok(holder_id) = UserId::parse(&holder.id) else {
+            refuse(
+                summary,
+                format!(
+                    "the Wazzup user {} has the phone number {}",
+                    holder.id,
+                    mask_phone(phone)
+                ),
+            );
+            return Ok(None);
+        };
+        self.look_up(std::slice::from_ref(&holder_id)).await?;
+        let named = format!("the Wazzup user {holder_id} (\"{}\")", holder.name);
+        let creation = !self.account().await?.has(user.id.as_str());
+        match self.owner_of(&holder_id) {
+            _ if holder_id == user.id => {
+                // Wazzup contradicts itself: the user it names is this one.
+                refuse(
+                    summary,
+                    format!(
+                        "Wazzup refused the phone number {} that {named} has",
+                        mask_phone(phone)
+                    ),
+                );
+                return Ok(None);
+            }
+            Some(other) if other != employee => {
+                refuse(
+                    summary,
+                    format!(
+                        "{named}, which belongs to employee {other}, has the phone number {}; \
+                         a phone is one user's in Wazzup",
+                        mask_phone(phone)
+                    ),
+                );
+                return Ok(None);
+            }
+            Some(_) => {}
+            None if !creation || !self.adopt_on_conflict || self.state.is_none() => {
+                let why = if !creation {
+                    "this employee already has a Wazzup user of its own"
+                } else if self.state.is_none() {
+                    "without the state table a takeover cannot be recorded"
+                } else {
+                    "taking over on a hire is off (ADOPT_ON_CONFLICT=false)"
+                };
+                refuse(
+                    summary,
+                    format!(
+                        "{named}, which this deployment does not own, has the phone number {}; \
+                         it was not taken over ({why}): take it over with `wazzup-sync adopt`, or \
+                         remove the phone from it in Wazzup",
+                        mask_phone(phone)
+                    ),
+                );
+                return Ok(None);
+            }
+            None => {}
+        }
+        let Some(state) = self.state else {
+            return Ok(None);
+        };
+        let owner = Owner::new(employee.clone(), &self.source_of(&employee), Basis::Phone);
+        if let Some(other) = state.take(&holder_id, &owner).await? {
+            refuse(
+                summary,
+                format!(
+                    "{named}, which belongs to employee {}, has the phone number {}",
+                    other.employee,
+                    mask_phone(phone)
+                ),
+            );
+            return Ok(None);
+        }
+        tracing::info!(
+            action = "adopt",
+            user_id = %LoggedId(employee.as_str()),
+            wazzup_id = %LoggedId(holder_id.as_str()),
+            basis = "phone",
+            "existing Wazzup user taken over: it had the hire's phone"
+        );
+        summary.warnings.push(Warning {
+            index: None,
+            id: Some(user.id.to_string()),
+            code: "ADOPTED".into(),
+            message: format!(
+                "took over {named}, made outside this deployment, which had this employee's \
+                 phone: its roles and chats stay, and this employee's changes go to it from now on"
+            ),
+        });
+        self.targets.remove(user.id.as_str());
+        self.targets.insert(holder_id.to_string(), employee);
+        self.view.taken(&holder_id, owner);
+        Ok(Some(User {
+            id: holder_id,
+            ..user
+        }))
+    }
+}
