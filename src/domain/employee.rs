@@ -29,6 +29,16 @@ pub struct EmployeeRow {
 }
 
 impl EmployeeRow {
+    /// A row with an id, a name and perhaps a phone, as a list gives it.
+    pub fn named(id: &str, name: &str, phone: Option<&str>) -> Self {
+        Self {
+            id: id.to_owned(),
+            name: Some(name.to_owned()),
+            phone: phone.map(str::to_owned),
+            wazzup_id: None,
+        }
+    }
+
     /// The upsert this row asks for; see [`upsert_event`].
     pub fn upsert(
         &self,

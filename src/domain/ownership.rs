@@ -24,6 +24,16 @@ pub enum Basis {
 }
 
 impl Basis {
+    /// Every basis there is.
+    pub const ALL: [Basis; 6] = [
+        Basis::Created,
+        Basis::Id,
+        Basis::Phone,
+        Basis::Name,
+        Basis::Operator,
+        Basis::Applied,
+    ];
+
     /// The stable word stored and reported.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -38,16 +48,7 @@ impl Basis {
 
     /// The word read back; `None` for one this version does not know.
     pub fn parse(word: &str) -> Option<Self> {
-        [
-            Basis::Created,
-            Basis::Id,
-            Basis::Phone,
-            Basis::Name,
-            Basis::Operator,
-            Basis::Applied,
-        ]
-        .into_iter()
-        .find(|basis| basis.as_str() == word)
+        Self::ALL.into_iter().find(|basis| basis.as_str() == word)
     }
 
     /// Whether the user existed before it became the employee's (a takeover).
@@ -107,14 +108,7 @@ mod tests {
 
     #[test]
     fn every_basis_reads_back_as_written() {
-        for basis in [
-            Basis::Created,
-            Basis::Id,
-            Basis::Phone,
-            Basis::Name,
-            Basis::Operator,
-            Basis::Applied,
-        ] {
+        for basis in Basis::ALL {
             assert_eq!(Basis::parse(basis.as_str()), Some(basis));
         }
         assert_eq!(Basis::parse("guessed"), None);

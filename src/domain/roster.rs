@@ -227,12 +227,7 @@ mod tests {
     use super::*;
 
     fn row(id: &str, name: &str, phone: Option<&str>) -> EmployeeRow {
-        EmployeeRow {
-            id: id.into(),
-            name: Some(name.into()),
-            phone: phone.map(str::to_owned),
-            wazzup_id: None,
-        }
+        EmployeeRow::named(id, name, phone)
     }
 
     fn parse(rows: Vec<EmployeeRow>) -> Result<Roster, Vec<RosterProblem>> {

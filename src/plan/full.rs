@@ -224,12 +224,7 @@ mod tests {
     use crate::domain::{EmployeeRow, PhoneRegion};
 
     fn user(id: &str, name: &str) -> EmployeeRow {
-        EmployeeRow {
-            id: id.into(),
-            name: Some(name.into()),
-            phone: None,
-            wazzup_id: None,
-        }
+        EmployeeRow::named(id, name, None)
     }
 
     /// The roster of these rows, in the scope of the policy.

@@ -245,12 +245,7 @@ mod tests {
     use crate::domain::{EmployeeRow, PhoneRegion};
 
     fn row(id: &str, name: &str, phone: Option<&str>) -> EmployeeRow {
-        EmployeeRow {
-            id: id.into(),
-            name: Some(name.into()),
-            phone: phone.map(str::to_owned),
-            wazzup_id: None,
-        }
+        EmployeeRow::named(id, name, phone)
     }
 
     fn listed(id: &str, name: &str) -> ListedUser {

@@ -82,11 +82,7 @@ impl Session<'_> {
         let Some(state) = self.state else {
             return Ok(());
         };
-        let unread: Vec<UserId> = ids
-            .iter()
-            .filter(|id| !self.view.read.contains(*id))
-            .cloned()
-            .collect();
+        let unread = self.view.unread(ids);
         if unread.is_empty() {
             return Ok(());
         }
@@ -109,11 +105,7 @@ impl Session<'_> {
         let Some(state) = self.state else {
             return Ok(());
         };
-        let unread: Vec<UserId> = ids
-            .iter()
-            .filter(|id| !self.view.read.contains(*id))
-            .cloned()
-            .collect();
+        let unread = self.view.unread(ids);
         if unread.is_empty() {
             return Ok(());
         }

@@ -58,6 +58,14 @@ impl View {
         }
     }
 
+    /// The ids of `ids` whose records were not read yet.
+    pub fn unread(&self, ids: &[UserId]) -> Vec<UserId> {
+        (ids.iter())
+            .filter(|id| !self.read.contains(*id))
+            .cloned()
+            .collect()
+    }
+
     /// Notes that `wazzup` was just recorded as `owner`'s.
     pub fn taken(&mut self, wazzup: &UserId, owner: Owner) {
         if *wazzup == owner.employee {
