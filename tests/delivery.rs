@@ -338,3 +338,110 @@ async fn calls_to_wazzup_leave_a_second_before_the_deadline_to_record_them() {
     assert_eq!(response.status(), 503, "{answer}");
     assert_eq!(ids(&answer, "notApplied"), ["emp-1"]);
 }
+
+/// The in-process state store, whose reading of the ownership records fails once.
+struct FlakyOwnership {
+    inner: MemoryStateStore,
+    failed: std::sync::atomic::AtomicBool,
+}
+
+mod flaky {
+    use super::FlakyOwnership;
+    use std::collections::HashMap;
+    use std::sync::atomic::Ordering;
+    use wazzup_user_sync::credentials::BoxFuture;
+    use wazzup_user_sync::domain::{Owner, SourceTime, UserId};
+    use wazzup_user_sync::service::{Applied, Claim, Ownerships, StateStore, StoreError};
+
+    impl StateStore for FlakyOwnership {
+        fn last_applied<'a>(
+            &'a self,
+            ids: &'a [UserId],
+        ) -> BoxFuture<'a, Result<HashMap<UserId, Applied>, StoreError>> {
+            self.inner.last_applied(ids)
+        }
+        fn claim<'a>(
+            &'a self,
+            id: &'a UserId,
+            owner: &'a str,
+            until: SourceTime,
+        ) -> BoxFuture<'a, Result<Claim, StoreError>> {
+            self.inner.claim(id, owner, until)
+        }
+        fn record<'a>(
+            &'a self,
+            id: &'a UserId,
+            applied: Applied,
+            owner: &'a str,
+        ) -> BoxFuture<'a, Result<(), StoreError>> {
+            self.inner.record(id, applied, owner)
+        }
+        fn release<'a>(
+            &'a self,
+            id: &'a UserId,
+            owner: &'a str,
+        ) -> BoxFuture<'a, Result<(), StoreError>> {
+            self.inner.release(id, owner)
+        }
+        fn ownerships<'a>(
+            &'a self,
+            ids: &'a [UserId],
+        ) -> BoxFuture<'a, Result<Ownerships, StoreError>> {
+            if !self.failed.swap(true, Ordering::SeqCst) {
+                return Box::pin(async { Err(StoreError("throttled".into())) });
+            }
+            self.inner.ownerships(ids)
+        }
+        fn take<'a>(
+            &'a self,
+            wazzup: &'a UserId,
+            owner: &'a Owner,
+        ) -> BoxFuture<'a, Result<Option<Owner>, StoreError>> {
+            self.inner.take(wazzup, owner)
+        }
+        fn give_up<'a>(
+            &'a self,
+            wazzup: &'a UserId,
+            employee: &'a UserId,
+        ) -> BoxFuture<'a, Result<(), StoreError>> {
+            self.inner.give_up(wazzup, employee)
+        }
+    }
+}
+
+#[tokio::test]
+async fn when_the_records_cannot_be_read_every_change_of_the_batch_comes_back_busy_ones_too() {
+    use wazzup_user_sync::domain::{SourceTime, UserId};
+    use wazzup_user_sync::service::StateStore;
+
+    let fake = WazzupFake::start(&[API_KEY]).await.unwrap();
+    let store = Arc::new(FlakyOwnership {
+        inner: MemoryStateStore::default(),
+        failed: Default::default(),
+    });
+    // Another request holds emp-2 for a while.
+    let later = SourceTime::from_millis(SourceTime::now().millis() + 60_000);
+    let busy = UserId::parse("emp-2").unwrap();
+    store.inner.claim(&busy, "another", later).await.unwrap();
+    let service = SyncService::new(
+        client(&fake.url(), fast_retry()),
+        Arc::new(StaticCredentials::new(credentials(API_KEY))),
+        service_settings(&settings()),
+    )
+    .with_state(Arc::clone(&store) as _);
+    let worker = Worker::new(Arc::new(service), 5);
+    let changes = [
+        ("emp-1", json!({"upsert": {"id": "emp-1", "name": "One"}})),
+        ("emp-2", json!({"upsert": {"id": "emp-2", "name": "Two"}})),
+    ];
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(300);
+    let (response, counts) = worker
+        .handle_counted(sqs_event(&changes), Some(deadline))
+        .await;
+    let mut failed: Vec<&str> = (response.batch_item_failures.iter())
+        .map(|f| f.item_identifier.as_str())
+        .collect();
+    failed.sort();
+    assert_eq!(failed, ["m0", "m1"], "{counts:?}");
+    assert!(fake.users().is_empty());
+}

@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use crate::credentials::BoxFuture;
 use crate::domain::{Change, Owner, SourceTime, UserId};
-use crate::service::{Applied, ChangeQueue, Claim, Ownerships, QueueError, StateStore, StoreError};
+use crate::service::{
+    Applied, ChangeQueue, Claim, Ownerships, QueueError, StateStore, StoreError, linked_elsewhere,
+};
 
 /// How long a key is remembered, as SQS FIFO's deduplication does.
 const DEDUPLICATION: Duration = Duration::from_secs(5 * 60);
@@ -196,10 +198,14 @@ impl StateStore for MemoryStateStore {
             {
                 return Ok(Some(other.clone()));
             }
-            all.owners.insert(wazzup.clone(), owner.clone());
-            if *wazzup == owner.employee {
-                all.links.remove(&owner.employee);
-            } else {
+            if *wazzup == owner.employee && all.links.contains_key(&owner.employee) {
+                return Err(linked_elsewhere(&owner.employee));
+            }
+            // The first record of an ownership stays (its basis and time).
+            all.owners
+                .entry(wazzup.clone())
+                .or_insert_with(|| owner.clone());
+            if *wazzup != owner.employee {
                 all.links.insert(owner.employee.clone(), wazzup.clone());
             }
             Ok(None)

@@ -232,7 +232,7 @@ pub fn apply_failure(error: &ApplyError, summary: &Summary, request_id: &str) ->
                 details,
             )
         }
-        ApplyError::Busy { .. } => retry_later(
+        ApplyError::Busy { .. } | ApplyError::HolderUnknown => retry_later(
             error.code(),
             format!("{error}; the others were applied, the request is safe to send again"),
             details,

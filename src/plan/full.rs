@@ -172,9 +172,16 @@ pub fn plan_full_sync(
                 }
             }
             Some(_) => {}
+            // Deleted as the employee of its id: unless an employee of that id has another user
+            // (its change would go there).
             None if covered => {
-                if let Ok(id) = UserId::parse(&user.id) {
+                if let Ok(id) = UserId::parse(&user.id)
+                    && !in_roster.contains(&id)
+                    && !known.links.contains_key(&id)
+                {
                     plan.delete.push(id);
+                } else {
+                    plan.unowned.push(user.clone());
                 }
             }
             None => plan.unowned.push(user.clone()),
@@ -360,6 +367,27 @@ mod tests {
         assert_eq!(deleted, ["0d5f0a11"]);
         assert_eq!(plan.matches[0].user.id, "7c1e9a20");
         assert!(plan.create.is_empty());
+    }
+
+    #[test]
+    fn a_user_with_the_id_of_an_employee_who_has_another_user_is_never_deleted_as_that_employee() {
+        // crm-1 took hand-7 over; a user crm-1 appears later. Deleting "crm-1" would go to
+        // hand-7, crm-1's real user.
+        let desired = [user("crm-1", "Anna")];
+        let known = Known {
+            users: vec![listed("hand-7", "Anna"), listed("crm-1", "Anna (again)")],
+            owners: HashMap::from([("hand-7".into(), UserId::parse("crm-1").unwrap())]),
+            links: HashMap::from([(
+                UserId::parse("crm-1").unwrap(),
+                UserId::parse("hand-7").unwrap(),
+            )]),
+            ..Known::default()
+        };
+        let mut policy = Policy::new(Scope::All);
+        policy.force_deletes = true;
+        let plan = plan_full_sync(&roster(desired, Scope::All), &known, &policy).unwrap();
+        assert!(plan.delete.is_empty(), "{:?}", plan.delete);
+        assert_eq!(plan.unowned, [listed("crm-1", "Anna (again)")]);
     }
 
     #[test]

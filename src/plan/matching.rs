@@ -87,6 +87,10 @@ pub fn place(roster: &Roster, known: &Known, scope: &Scope) -> Vec<Placement> {
             message,
         }))
     };
+    // The users an operator paired with an employee: no other employee matches them.
+    let pinned: HashMap<&str, &UserId> = (roster.pins().iter())
+        .map(|(employee, wazzup)| (wazzup.as_str(), employee))
+        .collect();
     // First what the records and the operator say, and the same id.
     for employee in roster.users() {
         let id = &employee.id;
@@ -128,7 +132,13 @@ pub fn place(roster: &Roster, known: &Known, scope: &Scope) -> Vec<Placement> {
             }
         } else if let Some(user) = listed.get(id.as_str()) {
             // Nobody owns it (else it would be placed above): the same id.
-            if scope.covers(id.as_str()) {
+            if let Some(other) = pinned.get(id.as_str()) {
+                conflict(
+                    employee,
+                    "PAIRED_WITH_ANOTHER",
+                    format!("the Wazzup user {id} is paired (wazzupId) with employee {other}"),
+                )
+            } else if scope.covers(id.as_str()) {
                 Some(Placement::Owned { wazzup: id.clone() })
             } else {
                 Some(Placement::Matched(Match {
@@ -325,6 +335,24 @@ mod tests {
                 ("crm-6".into(), "ambiguous", "u-6,u-6b".into()),
                 ("crm-9".into(), "operator", "u-9".into()),
                 (String::new(), "new", String::new()),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_user_an_operator_paired_is_no_other_employees_by_its_id() {
+        let mut pinned = row("crm-9", "Nine", None);
+        pinned.wazzup_id = Some("u-2".into());
+        let roster = roster(vec![row("u-2", "Two", None), pinned]);
+        let known = Known {
+            users: vec![listed("u-2", "Two")],
+            ..Known::default()
+        };
+        assert_eq!(
+            placed(&place(&roster, &known, &Scope::Owned)),
+            [
+                ("u-2".into(), "PAIRED_WITH_ANOTHER", String::new()),
+                ("crm-9".into(), "operator", "u-2".into()),
             ]
         );
     }

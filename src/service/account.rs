@@ -66,8 +66,8 @@ impl Session<'_> {
     }
 
     /// The Wazzup user that has the phone `digits`: the users named like `name` are read first
-    /// (most often the same person made by hand), then the rest, until the phone is found, every
-    /// user was read, or the session's deadline is near.
+    /// (most often the same person made by hand), then those nobody owns, then the rest, until
+    /// the phone is found, every user was read, or the session's deadline is near.
     pub(super) async fn phone_holder(
         &mut self,
         digits: &str,
@@ -75,8 +75,15 @@ impl Session<'_> {
     ) -> Result<Holder, ApplyError> {
         let key = name_key(name);
         let mut candidates = self.account().await?.users.clone();
-        // Stable: same-name users first, each group in Wazzup's order.
-        candidates.sort_by_key(|user| name_key(&user.name) != key);
+        let ids: Vec<UserId> = (candidates.iter())
+            .filter_map(|user| UserId::parse(&user.id).ok())
+            .collect();
+        self.look_up(&ids).await?;
+        // Stable: each group in Wazzup's order.
+        candidates.sort_by_cached_key(|user| {
+            let owned = UserId::parse(&user.id).is_ok_and(|id| self.owner_of(&id).is_some());
+            (name_key(&user.name) != key, owned)
+        });
         for user in candidates {
             if self.near_deadline() {
                 return Ok(Holder::Unknown { complete: false });

@@ -7,8 +7,8 @@ use crate::domain::UserId;
 use crate::wazzup::{ListedUser, RemoteUser};
 
 impl Session<'_> {
-    /// The Wazzup user of `employee` (the one it took over, else the user with its id), shown
-    /// under the employee's id.
+    /// The Wazzup user of `employee` (the one it took over, else the user with its id, unless
+    /// another employee took that one over), shown under the employee's id.
     pub async fn get_employee(&mut self, employee: &str) -> Result<Option<RemoteUser>, ApplyError> {
         let Ok(id) = UserId::parse(employee) else {
             return self.get_user(employee).await;
@@ -21,6 +21,10 @@ impl Session<'_> {
             self.view.owners.extend(found.owners);
         }
         let wazzup = self.view.target(&id);
+        // A user taken over for another employee is not this one's, whatever its id.
+        if (self.view.owners.get(&wazzup)).is_some_and(|owner| owner.employee != id) {
+            return Ok(None);
+        }
         let user = self.get_user(wazzup.as_str()).await?;
         Ok(user.map(|user| RemoteUser {
             id: employee.to_owned(),

@@ -17,6 +17,9 @@ pub enum ApplyError {
     /// Other requests were applying changes to some of the employees for all of the wait.
     #[error("another request is applying a change to {count} of these employees now")]
     Busy { count: usize },
+    /// The Wazzup user that has a hire's phone was not found in the request's time.
+    #[error("the Wazzup user that has a hire's phone was not found in the time there was")]
+    HolderUnknown,
 }
 
 impl ApplyError {
@@ -36,6 +39,7 @@ impl ApplyError {
             ApplyError::Secret(_) => "SECRETS_UNAVAILABLE",
             ApplyError::State(_) => "STATE_UNAVAILABLE",
             ApplyError::Busy { .. } => "EMPLOYEE_BUSY",
+            ApplyError::HolderUnknown => "PHONE_HOLDER_UNKNOWN",
         }
     }
 
@@ -108,5 +112,6 @@ mod tests {
             assert!(ApplyError::from(error).is_transient());
         }
         assert!(ApplyError::Busy { count: 1 }.is_transient());
+        assert!(ApplyError::HolderUnknown.is_transient());
     }
 }

@@ -27,7 +27,9 @@ pub use batch::{MAX_CLOCK_AHEAD_MS, timed};
 pub use enqueue::{EnqueueOutcome, EnqueueReport, change_key};
 pub use error::ApplyError;
 pub use full_sync::{FullSyncError, FullSyncReport, FullSyncRequest};
-pub use ports::{Applied, ChangeQueue, Claim, Ownerships, QueueError, StateStore, StoreError};
+pub use ports::{
+    Applied, ChangeQueue, Claim, Ownerships, QueueError, StateStore, StoreError, linked_elsewhere,
+};
 pub use report::{BatchOutcome, BatchReport};
 pub use session::{Progress, Quiet, Session};
 

@@ -41,6 +41,8 @@ impl Session<'_> {
             Ok(leases) => leases,
             Err(error) => return failed(summary, &ids, error.into()),
         };
+        // What was read of them before their leases (a full sync's plan) is read again.
+        self.view.forget(&leases.held);
         let recorded = match state.last_applied(&leases.held).await {
             Ok(recorded) => recorded,
             Err(error) => {
@@ -172,7 +174,9 @@ impl Session<'_> {
 
 /// The report of a batch none of which was applied, because of `error`.
 fn failed(mut summary: Summary, ids: &[UserId], error: ApplyError) -> BatchReport {
-    summary.not_applied = ids.iter().map(ToString::to_string).collect();
+    summary
+        .not_applied
+        .extend(ids.iter().map(ToString::to_string));
     BatchReport {
         summary,
         stale: 0,

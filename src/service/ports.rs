@@ -14,6 +14,15 @@ use crate::domain::{Change, Owner, SourceTime, UserId};
 #[error("the change queue is unavailable: {0}")]
 pub struct QueueError(pub String);
 
+/// The refusal of recording an employee's own id as its user while it is linked to another:
+/// the caller read stale records (trying again reads them anew).
+pub fn linked_elsewhere(employee: &UserId) -> StoreError {
+    StoreError(format!(
+        "employee {} has taken over another Wazzup user; its own id is not recorded as its user",
+        crate::domain::LoggedId(employee.as_str())
+    ))
+}
+
 /// The state store failed; trying again later can succeed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("the delivery state store is unavailable: {0}")]
@@ -99,7 +108,9 @@ pub trait StateStore: Send + Sync {
 
     /// Records, in one step, that the Wazzup user `wazzup` is `owner.employee`'s and (when it is
     /// not the employee's own id) that the employee's changes go to it, unless another
-    /// employee owns it: then nothing changes and that owner is returned.
+    /// employee owns it: then nothing changes and that owner is returned. The employee's own id
+    /// while it is linked to another user is refused ([`linked_elsewhere`]): its changes go
+    /// there, and it never owns two users.
     fn take<'a>(
         &'a self,
         wazzup: &'a UserId,

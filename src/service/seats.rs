@@ -52,7 +52,7 @@ impl Session<'_> {
             tracing::info!(action = "adopt", user_id = %LoggedId(wazzup.as_str()), basis = "id", "existing Wazzup user taken over");
             summary.warnings.push(Warning {
                 index: None,
-                id: self.employee_for(wazzup.as_str()).map(ToString::to_string),
+                id: Some(wazzup.to_string()),
                 code: "ADOPTED".into(),
                 message: format!(
                     "took over the existing Wazzup user {wazzup} (\"{name}\"), made outside this \
@@ -75,7 +75,7 @@ impl Session<'_> {
             for wazzup in refused {
                 summary.rejected.push(Rejection {
                     index: None,
-                    id: self.employee_for(wazzup.as_str()).map(ToString::to_string),
+                    id: Some(wazzup.to_string()),
                     reason: "USER_LIMIT_EXCEEDED".into(),
                     message: format!(
                         "the Wazzup account holds {used} of its {USER_LIMIT} users: {left} seats \

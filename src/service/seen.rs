@@ -58,6 +58,21 @@ impl View {
         }
     }
 
+    /// Forgets what was read of the employees `ids` and their users, so that it is read again
+    /// (under their leases: another request may have taken a user over meanwhile).
+    pub fn forget(&mut self, ids: &[UserId]) {
+        for id in ids {
+            if let Some(wazzup) = self.links.remove(id) {
+                self.read.remove(&wazzup);
+                self.owners.remove(&wazzup);
+                self.applied.remove(&wazzup);
+            }
+            self.read.remove(id);
+            self.owners.remove(id);
+            self.applied.remove(id);
+        }
+    }
+
     /// The ids of `ids` whose records were not read yet.
     pub fn unread(&self, ids: &[UserId]) -> Vec<UserId> {
         (ids.iter())

@@ -1,8 +1,10 @@
 //! A hire Wazzup refuses for a phone another user has: a phone is unique in an account, so the
-//! user that has it is this employee for sure. When nobody owns it and the hire creates a user,
-//! it is taken over (recorded as the employee's in one step, and the upsert aimed at it); when
-//! another employee owns it, or takeovers are off, the hire is refused naming the user and its
-//! owner. Never the phone in logs, and only masked in answers.
+//! user that has it is this employee for sure. When the hire would create a user, takeovers are
+//! on and there is a state table, that user is found; nobody owning it, it is taken over
+//! (recorded as the employee's in one step, and the upsert aimed at it); another employee owning
+//! it, the hire is refused naming the user and its owner; not found in time, the hire is kept
+//! for a retry. Otherwise it is refused without a search. Never the phone in logs, and only
+//! masked in answers.
 
 use super::account::Holder;
 use super::error::ApplyError;
@@ -36,21 +38,50 @@ impl Session<'_> {
                 message,
             });
         };
+        // Whether a takeover could be made at all, before any search: a hire (the call would
+        // create a user), takeovers on, and a state table to record it in.
+        let creation = !self.account().await?.has(user.id.as_str());
+        let why_not = if !creation {
+            Some("this employee already has a Wazzup user of its own")
+        } else if self.state.is_none() {
+            Some("without the state table a takeover cannot be recorded")
+        } else if !self.adopt_on_conflict {
+            Some(
+                "this request takes no user over (ADOPT_ON_CONFLICT=false, or a full sync without adopt)",
+            )
+        } else {
+            None
+        };
+        if let Some(why) = why_not {
+            refuse(
+                summary,
+                format!(
+                    "another Wazzup user already has the phone number {}; it was not taken over \
+                     ({why}): take it over with `wazzup-sync adopt`, or remove the phone from it \
+                     in Wazzup",
+                    mask_phone(phone)
+                ),
+            );
+            return Ok(None);
+        }
         let holder = match self.phone_holder(&digits, user.name.as_str()).await? {
             Holder::Found(holder) => holder,
-            Holder::Unknown { complete } => {
-                let why = if complete {
-                    "none of the users Wazzup lists has it now"
-                } else {
-                    "there was no time left to find which user has it"
-                };
+            Holder::Unknown { complete: true } => {
                 refuse(
                     summary,
                     format!(
-                        "another Wazzup user already has the phone number {} ({why})",
+                        "another Wazzup user already has the phone number {} (none of the users \
+                         Wazzup lists has it now)",
                         mask_phone(phone)
                     ),
                 );
+                return Ok(None);
+            }
+            // Not a refusal: the search goes on in a later try.
+            Holder::Unknown { complete: false } => {
+                tracing::warn!(action = "upsert", user_id = %LoggedId(employee.as_str()), "the user that has the hire's phone was not found in time; kept for a retry");
+                summary.not_applied.push(user.id.to_string());
+                self.deferred.get_or_insert(ApplyError::HolderUnknown);
                 return Ok(None);
             }
         };
@@ -67,7 +98,6 @@ impl Session<'_> {
         };
         self.look_up(std::slice::from_ref(&holder_id)).await?;
         let named = format!("the Wazzup user {holder_id} (\"{}\")", holder.name);
-        let creation = !self.account().await?.has(user.id.as_str());
         match self.owner_of(&holder_id) {
             _ if holder_id == user.id => {
                 // Wazzup contradicts itself: the user it names is this one.
@@ -91,27 +121,7 @@ impl Session<'_> {
                 );
                 return Ok(None);
             }
-            Some(_) => {}
-            None if !creation || !self.adopt_on_conflict || self.state.is_none() => {
-                let why = if !creation {
-                    "this employee already has a Wazzup user of its own"
-                } else if self.state.is_none() {
-                    "without the state table a takeover cannot be recorded"
-                } else {
-                    "taking over on a hire is off (ADOPT_ON_CONFLICT=false)"
-                };
-                refuse(
-                    summary,
-                    format!(
-                        "{named}, which this deployment does not own, has the phone number {}; \
-                         it was not taken over ({why}): take it over with `wazzup-sync adopt`, or \
-                         remove the phone from it in Wazzup",
-                        mask_phone(phone)
-                    ),
-                );
-                return Ok(None);
-            }
-            None => {}
+            _ => {}
         }
         let Some(state) = self.state else {
             return Ok(None);

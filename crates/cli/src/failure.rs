@@ -77,7 +77,7 @@ pub fn apply_failure(error: &ApplyError) -> Failure {
     match error {
         ApplyError::Wazzup(e) => Failure::new(exit::REMOTE, e.code(), e.to_string()),
         ApplyError::Secret(e) => secret_failure(e),
-        ApplyError::State(_) | ApplyError::Busy { .. } => {
+        ApplyError::State(_) | ApplyError::Busy { .. } | ApplyError::HolderUnknown => {
             Failure::new(exit::REMOTE, error.code(), error.to_string())
         }
     }

@@ -11,11 +11,11 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, TransactWriteItem, Update};
 
 use super::DynamoStateStore;
 use crate::domain::{Basis, Owner, SourceTime, UserId};
-use crate::service::{Ownerships, StoreError};
+use crate::service::{Ownerships, StoreError, linked_elsewhere};
 
 const USER: &str = "\u{1f}user\u{1f}";
 const LINK: &str = "\u{1f}link\u{1f}";
@@ -115,11 +115,13 @@ impl DynamoStateStore {
             .build()
             .map_err(|e| StoreError(e.to_string()))?;
         let link = if *wazzup == owner.employee {
-            // Its own id: no link (one left from an earlier takeover goes).
-            TransactWriteItem::builder().delete(
-                Delete::builder()
+            // Its own id: only while it is linked to no other user.
+            TransactWriteItem::builder().condition_check(
+                ConditionCheck::builder()
                     .table_name(&self.table)
                     .set_key(Some(key(link_key(&owner.employee))))
+                    .condition_expression("attribute_not_exists(#wazzup)")
+                    .expression_attribute_names("#wazzup", "wazzupId")
                     .build()
                     .map_err(|e| StoreError(e.to_string()))?,
             )
@@ -142,17 +144,18 @@ impl DynamoStateStore {
             .transact_items(link.build())
             .send()
             .await;
+        // Which of the two conditions failed, when the transaction was cancelled for one.
+        let failed = |e: &TransactWriteItemsError, at: usize| {
+            matches!(e, TransactWriteItemsError::TransactionCanceledException(cancelled)
+                if cancelled.cancellation_reasons().get(at).and_then(|r| r.code())
+                    == Some("ConditionalCheckFailed"))
+        };
         match result {
             Ok(_) => Ok(None),
-            Err(SdkError::ServiceError(e))
-                if matches!(
-                    e.err(),
-                    TransactWriteItemsError::TransactionCanceledException(cancelled)
-                        if cancelled.cancellation_reasons().first()
-                            .and_then(|reason| reason.code())
-                            == Some("ConditionalCheckFailed")
-                ) =>
-            {
+            Err(SdkError::ServiceError(e)) if failed(e.err(), 1) => {
+                Err(linked_elsewhere(&owner.employee))
+            }
+            Err(SdkError::ServiceError(e)) if failed(e.err(), 0) => {
                 // Another employee owns it: say who.
                 let found = self.read_ownerships(std::slice::from_ref(wazzup)).await?;
                 match found.owners.get(wazzup) {

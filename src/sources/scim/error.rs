@@ -94,7 +94,9 @@ pub fn apply_error(error: &ApplyError) -> ScimError {
             "the function's credentials cannot be read now ({error}); retry later"
         )),
         ApplyError::State(error) => retry(format!("{error}; the request is safe to send again")),
-        ApplyError::Busy { .. } => retry(format!("{error}; the request is safe to send again")),
+        ApplyError::Busy { .. } | ApplyError::HolderUnknown => {
+            retry(format!("{error}; the request is safe to send again"))
+        }
         ApplyError::Wazzup(error) if error.is_transient() => {
             retry(format!("{error}; the request is safe to send again"))
         }

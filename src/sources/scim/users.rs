@@ -241,7 +241,9 @@ pub async fn modify(
 
 pub async fn remove(id: &str, session: &mut Session<'_>) -> Answer {
     remove_from_wazzup(id, session).await?;
-    tracing::info!(action = "scim_delete", user_id = %LoggedId(id), "user deleted");
+    // Deleted, already absent, or (logged by the service, and counted) not found while users
+    // nobody owns remain: the identity provider is told the user is gone in every case.
+    tracing::info!(action = "scim_delete", user_id = %LoggedId(id), "user removal done");
     let mut response = http::Response::new(String::new());
     *response.status_mut() = StatusCode::NO_CONTENT;
     Ok(response)

@@ -145,7 +145,8 @@ pub async fn run_adopt(
         Some(error) => {
             let mut failure = apply_failure(&error);
             failure.message = format!(
-                "{}. The takeovers are recorded; running the same command again writes the rest",
+                "{}. The takeovers are recorded; `wazzup-sync apply --resend` with the same list \
+                 writes the employees' names and phones to their users",
                 failure.message
             );
             Err(failure)
