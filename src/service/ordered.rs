@@ -41,9 +41,17 @@ impl Session<'_> {
             Ok(leases) => leases,
             Err(error) => return failed(summary, &ids, error.into()),
         };
-        // What was read of them before their leases (a full sync's plan) is read again.
+        // What was read of them before their leases (a full sync's plan) is read again, with
+        // their newest changes, in one read.
         self.view.forget(&leases.held);
-        let recorded = match state.last_applied(&leases.held).await {
+        let read = match state.records(&leases.held).await {
+            Ok(records) => {
+                let recorded = records.applied.clone();
+                self.take_in(&leases.held, records).await.map(|()| recorded)
+            }
+            Err(error) => Err(error),
+        };
+        let recorded = match read {
             Ok(recorded) => recorded,
             Err(error) => {
                 self.release(state, &leases.held).await;

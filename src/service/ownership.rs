@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use super::ports::{Applied, StoreError};
+use super::ports::{Applied, Records, StoreError};
 use super::session::Session;
 use crate::domain::{Basis, LoggedId, Owner, Rejection, Scope, Summary, UserId};
 use crate::plan::Plan;
@@ -87,17 +87,14 @@ impl Session<'_> {
             return Ok(());
         }
         let found = state.ownerships(&unread).await?;
-        // The users the employees were linked to: whose they are is on their own records.
-        let targets: Vec<UserId> = (found.links.values())
-            .filter(|wazzup| !self.view.read.contains(*wazzup) && !unread.contains(wazzup))
-            .cloned()
-            .collect();
-        self.view.learn(&unread, found, recorded);
-        if !targets.is_empty() {
-            let found = state.ownerships(&targets).await?;
-            self.view.learn(&targets, found, &HashMap::new());
-        }
-        Ok(())
+        self.take_in(
+            &unread,
+            Records {
+                applied: recorded.clone(),
+                ownerships: found,
+            },
+        )
+        .await
     }
 
     /// Reads the records of `ids` this session has not looked at yet, their changes included.
@@ -109,8 +106,29 @@ impl Session<'_> {
         if unread.is_empty() {
             return Ok(());
         }
-        let recorded = state.last_applied(&unread).await?;
-        self.learn(&unread, &recorded).await
+        let records = state.records(&unread).await?;
+        self.take_in(&unread, records).await
+    }
+
+    /// Takes in the `records` read of `ids`, and reads whose the users some of them are linked
+    /// to are (on those users' own records).
+    pub(super) async fn take_in(
+        &mut self,
+        ids: &[UserId],
+        records: Records,
+    ) -> Result<(), StoreError> {
+        let targets: Vec<UserId> = (records.ownerships.links.values())
+            .filter(|wazzup| !self.view.read.contains(*wazzup) && !ids.contains(wazzup))
+            .cloned()
+            .collect();
+        self.view.learn(ids, records.ownerships, &records.applied);
+        if let Some(state) = self.state
+            && !targets.is_empty()
+        {
+            let found = state.ownerships(&targets).await?;
+            self.view.learn(&targets, found, &HashMap::new());
+        }
+        Ok(())
     }
 
     /// Points `plan` (in employees' ids) at their Wazzup users. Refuses the changes of users

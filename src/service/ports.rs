@@ -63,6 +63,13 @@ pub struct Ownerships {
     pub owners: HashMap<UserId, Owner>,
 }
 
+/// All the records of some ids: their newest changes applied, and the ownership records.
+#[derive(Debug, Clone, Default)]
+pub struct Records {
+    pub applied: HashMap<UserId, Applied>,
+    pub ownerships: Ownerships,
+}
+
 /// The newest change applied to each employee, and who is applying one now.
 ///
 /// A writer takes a lease on each employee before it reads the record and writes to Wazzup,
@@ -105,6 +112,17 @@ pub trait StateStore: Send + Sync {
     /// These records never expire: they are what lets a dismissal delete the right user.
     fn ownerships<'a>(&'a self, ids: &'a [UserId])
     -> BoxFuture<'a, Result<Ownerships, StoreError>>;
+
+    /// [`StateStore::last_applied`] and [`StateStore::ownerships`] of `ids` together (a store
+    /// that can read them in one call does).
+    fn records<'a>(&'a self, ids: &'a [UserId]) -> BoxFuture<'a, Result<Records, StoreError>> {
+        Box::pin(async move {
+            Ok(Records {
+                applied: self.last_applied(ids).await?,
+                ownerships: self.ownerships(ids).await?,
+            })
+        })
+    }
 
     /// Records, in one step, that the Wazzup user `wazzup` is `owner.employee`'s and (when it is
     /// not the employee's own id) that the employee's changes go to it, unless another

@@ -20,7 +20,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use crate::credentials::BoxFuture;
 use crate::domain::Owner;
 use crate::domain::{LoggedId, SourceTime, UserId};
-use crate::service::{Applied, Claim, Ownerships, StateStore, StoreError};
+use crate::service::{Applied, Claim, Ownerships, Records, StateStore, StoreError};
 
 /// How long a record is kept after its last write: longer than the queue's retention
 /// (14 days) and Entra's provisioning retries (28 days).
@@ -272,6 +272,10 @@ impl StateStore for DynamoStateStore {
         ids: &'a [UserId],
     ) -> BoxFuture<'a, Result<Ownerships, StoreError>> {
         Box::pin(self.read_ownerships(ids))
+    }
+
+    fn records<'a>(&'a self, ids: &'a [UserId]) -> BoxFuture<'a, Result<Records, StoreError>> {
+        Box::pin(self.read_records(ids))
     }
 
     fn take<'a>(

@@ -15,7 +15,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, TransactWriteItem,
 
 use super::DynamoStateStore;
 use crate::domain::{Basis, Owner, SourceTime, UserId};
-use crate::service::{Ownerships, StoreError, linked_elsewhere};
+use crate::service::{Ownerships, Records, StoreError, linked_elsewhere};
 
 const USER: &str = "\u{1f}user\u{1f}";
 const LINK: &str = "\u{1f}link\u{1f}";
@@ -83,6 +83,22 @@ impl DynamoStateStore {
                 found.owners.insert(wazzup, owner);
             } else if let Some((employee, wazzup)) = link_of(&item) {
                 found.links.insert(employee, wazzup);
+            }
+        }
+        Ok(found)
+    }
+
+    /// The records of `ids` in one read: their newest changes and the ownership items.
+    pub(super) async fn read_records(&self, ids: &[UserId]) -> Result<Records, StoreError> {
+        let keys = (ids.iter()).flat_map(|id| [id.to_string(), user_key(id), link_key(id)]);
+        let mut found = Records::default();
+        for item in self.items(keys).await? {
+            if let Some((wazzup, owner)) = owner_of(&item) {
+                found.ownerships.owners.insert(wazzup, owner);
+            } else if let Some((employee, wazzup)) = link_of(&item) {
+                found.ownerships.links.insert(employee, wazzup);
+            } else if let Some((id, applied)) = super::applied_of(&item) {
+                found.applied.insert(id, applied);
             }
         }
         Ok(found)
