@@ -3,8 +3,8 @@
 //! on and there is a state table, that user is found; nobody owning it, it is taken over
 //! (recorded as the employee's in one step, and the upsert aimed at it); another employee owning
 //! it, the hire is refused naming the user and its owner; not found in time, the hire is kept
-//! for a retry. Otherwise it is refused without a search. Never the phone in logs, and only
-//! masked in answers.
+//! for a retry. Otherwise it is refused, without a search in a function (an operator's run names
+//! the user). Never the phone in logs, and only masked in answers.
 
 use super::account::Holder;
 use super::error::ApplyError;
@@ -52,20 +52,31 @@ impl Session<'_> {
         } else {
             None
         };
-        if let Some(why) = why_not {
-            refuse(
-                summary,
-                format!(
-                    "another Wazzup user already has the phone number {}; it was not taken over \
-                     ({why}): take it over with `wazzup-sync adopt`, or remove the phone from it \
-                     in Wazzup",
-                    mask_phone(phone)
-                ),
-            );
+        let not_taken = |holder: &str, why: &str| {
+            format!(
+                "{holder}, which this deployment does not own, has the phone number {}; it was \
+                 not taken over ({why}): take it over with `wazzup-sync adopt`, or remove the \
+                 phone from it in Wazzup",
+                mask_phone(phone)
+            )
+        };
+        // No takeover can follow: a function (with its deadline) does not spend its calls on
+        // finding whose phone it is; an operator's run (no deadline) names the user.
+        if let Some(why) = why_not
+            && self.deadline.is_some()
+        {
+            refuse(summary, not_taken("another Wazzup user", why));
             return Ok(None);
         }
         let holder = match self.phone_holder(&digits, user.name.as_str()).await? {
             Holder::Found(holder) => holder,
+            Holder::Unknown { .. } if why_not.is_some() => {
+                refuse(
+                    summary,
+                    not_taken("another Wazzup user", why_not.unwrap_or_default()),
+                );
+                return Ok(None);
+            }
             Holder::Unknown { complete: true } => {
                 refuse(
                     summary,
@@ -123,7 +134,8 @@ impl Session<'_> {
             }
             _ => {}
         }
-        let Some(state) = self.state else {
+        let Some(state) = self.state.filter(|_| why_not.is_none()) else {
+            refuse(summary, not_taken(&named, why_not.unwrap_or_default()));
             return Ok(None);
         };
         let owner = Owner::new(employee.clone(), &self.source_of(&employee), Basis::Phone);
