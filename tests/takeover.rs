@@ -671,6 +671,27 @@ async fn ownership_rules(store: &dyn wazzup_user_sync::service::StateStore) {
         found.owners.is_empty() && found.links.is_empty(),
         "{found:?}"
     );
+    // Many at once (more than one transaction's worth), one of them another's: each answered.
+    assert_eq!(store.take(&id("hand-30"), &boris).await.unwrap(), None);
+    let takes: Vec<(UserId, Owner)> = (0..60)
+        .map(|i| {
+            let owner = Owner::new(id(&format!("emp-{i}")), "sync", Basis::Name);
+            (id(&format!("hand-{i}")), owner)
+        })
+        .collect();
+    let answers = store.take_all(&takes).await.unwrap();
+    assert_eq!(answers.len(), 60);
+    for (i, answer) in answers.iter().enumerate() {
+        match i {
+            30 => assert_eq!(answer.as_ref().map(|o| &o.employee), Some(&id("crm-2"))),
+            _ => assert_eq!(answer, &None, "{i}"),
+        }
+    }
+    let found = store
+        .ownerships(&[id("emp-59"), id("hand-59")])
+        .await
+        .unwrap();
+    assert_eq!(found.links[&id("emp-59")], id("hand-59"));
 }
 
 #[tokio::test]

@@ -223,35 +223,44 @@ impl SyncService {
             .state
             .as_deref()
             .ok_or(FullSyncError::AdoptNeedsState)?;
+        let matched: Vec<(&User, UserId, Owner)> = (plan.matches.iter())
+            .filter_map(|found| {
+                let wazzup = UserId::parse(&found.user.id).ok()?;
+                let owner = Owner::new(found.employee.id.clone(), session.source, found.by);
+                Some((&found.employee, wazzup, owner))
+            })
+            .collect();
+        let takes: Vec<(UserId, Owner)> = (matched.iter())
+            .map(|(_, wazzup, owner)| (wazzup.clone(), owner.clone()))
+            .collect();
+        let answers = state
+            .take_all(&takes)
+            .await
+            .map_err(FullSyncError::Record)?;
         let mut taken = Vec::new();
         let mut refused = Vec::new();
-        for found in &plan.matches {
-            let Ok(wazzup) = UserId::parse(&found.user.id) else {
-                continue;
-            };
-            let owner = Owner::new(found.employee.id.clone(), session.source, found.by);
-            match state.take(&wazzup, &owner).await {
-                Ok(None) => {
-                    session.view.taken(&wazzup, owner);
+        for ((employee, wazzup, owner), answer) in matched.into_iter().zip(answers) {
+            match answer {
+                None => {
                     tracing::info!(
                         action = "adopt",
-                        user_id = %crate::domain::LoggedId(found.employee.id.as_str()),
-                        wazzup_id = %crate::domain::LoggedId(&found.user.id),
-                        basis = found.by.as_str(),
+                        user_id = %crate::domain::LoggedId(employee.id.as_str()),
+                        wazzup_id = %crate::domain::LoggedId(wazzup.as_str()),
+                        basis = owner.basis.as_str(),
                         "existing Wazzup user taken over"
                     );
-                    taken.push(found.employee.clone());
+                    session.view.taken(&wazzup, owner);
+                    taken.push(employee.clone());
                 }
-                Ok(Some(other)) => refused.push(Rejection {
+                Some(other) => refused.push(Rejection {
                     index: None,
-                    id: Some(found.employee.id.to_string()),
+                    id: Some(employee.id.to_string()),
                     reason: "OWNED_BY_ANOTHER".into(),
                     message: format!(
                         "the Wazzup user {wazzup} was taken over for employee {} meanwhile",
                         other.employee
                     ),
                 }),
-                Err(error) => return Err(FullSyncError::Record(error)),
             }
         }
         Ok((taken, refused))

@@ -228,6 +228,7 @@ impl Session<'_> {
         let wazzup_of: HashMap<&UserId, UserId> = (self.targets.iter())
             .filter_map(|(wazzup, employee)| Some((employee, UserId::parse(wazzup).ok()?)))
             .collect();
+        let mut takes: Vec<(UserId, Owner)> = Vec::new();
         for employee in summary.upserted.iter().skip(mark.upserted) {
             let Some((employee, wazzup)) = UserId::parse(employee)
                 .ok()
@@ -244,10 +245,17 @@ impl Session<'_> {
                 None => Basis::Created,
             };
             let owner = Owner::new(employee.clone(), &self.source_of(&employee), basis);
-            match state.take(&wazzup, &owner).await? {
+            takes.push((wazzup, owner));
+        }
+        let answers = match takes.as_slice() {
+            [] => Vec::new(),
+            takes => state.take_all(takes).await?,
+        };
+        for ((wazzup, owner), answer) in takes.into_iter().zip(answers) {
+            match answer {
                 None => self.view.taken(&wazzup, owner),
                 Some(other) => tracing::warn!(
-                    user_id = %LoggedId(employee.as_str()),
+                    user_id = %LoggedId(owner.employee.as_str()),
                     owner = %LoggedId(other.employee.as_str()),
                     "written, but another employee's ownership of the Wazzup user was recorded first"
                 ),

@@ -135,6 +135,21 @@ pub trait StateStore: Send + Sync {
         owner: &'a Owner,
     ) -> BoxFuture<'a, Result<Option<Owner>, StoreError>>;
 
+    /// [`StateStore::take`] of each of `takes`, its answers in the same order (a store that can
+    /// write several in one call does).
+    fn take_all<'a>(
+        &'a self,
+        takes: &'a [(UserId, Owner)],
+    ) -> BoxFuture<'a, Result<Vec<Option<Owner>>, StoreError>> {
+        Box::pin(async move {
+            let mut answers = Vec::with_capacity(takes.len());
+            for (wazzup, owner) in takes {
+                answers.push(self.take(wazzup, owner).await?);
+            }
+            Ok(answers)
+        })
+    }
+
     /// Forgets, in one step, that `wazzup` is `employee`'s and the employee's link (the user was
     /// deleted). Another employee's ownership is left as it is.
     fn give_up<'a>(

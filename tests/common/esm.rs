@@ -31,7 +31,10 @@ impl Esm<'_> {
             .receive_message()
             .queue_url(self.url)
             .max_number_of_messages(10)
-            .visibility_timeout(30)
+            // Longer than a worker's invocation may last (the template's worker has 120 s, its
+            // queue 900 s): a batch still being applied, slowly on a busy machine, is not handed
+            // to the other worker as well.
+            .visibility_timeout(120)
             .message_system_attribute_names(MessageSystemAttributeName::All)
             .send()
             .await

@@ -56,10 +56,14 @@ impl Moto {
     }
 
     /// The SDK configuration for this moto: a fixed region, static test credentials, and the
-    /// endpoint on loopback.
+    /// endpoint on loopback; and the SDK's standard retries, as the function's own
+    /// configuration has them against AWS. moto needs them more than DynamoDB does: its
+    /// TransactWriteItems is not thread-safe, and under concurrent writes answers 500
+    /// ("dictionary changed size during iteration") now and then.
     pub fn sdk_config(&self) -> aws_config::SdkConfig {
         aws_config::SdkConfig::builder()
             .behavior_version(aws_config::BehaviorVersion::latest())
+            .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(5))
             .region(aws_config::Region::new("eu-central-1"))
             .credentials_provider(
                 aws_credential_types::provider::SharedCredentialsProvider::new(Credentials::new(

@@ -286,6 +286,13 @@ impl StateStore for DynamoStateStore {
         Box::pin(self.take_user(wazzup, owner))
     }
 
+    fn take_all<'a>(
+        &'a self,
+        takes: &'a [(UserId, Owner)],
+    ) -> BoxFuture<'a, Result<Vec<Option<Owner>>, StoreError>> {
+        Box::pin(self.take_users(takes))
+    }
+
     fn give_up<'a>(
         &'a self,
         wazzup: &'a UserId,

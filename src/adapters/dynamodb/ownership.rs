@@ -18,6 +18,9 @@ use crate::domain::{Basis, Owner, SourceTime, UserId};
 use crate::service::{Ownerships, Records, StoreError, linked_elsewhere};
 
 const USER: &str = "\u{1f}user\u{1f}";
+
+/// Takeovers recorded in one transaction: two writes each, DynamoDB's limit being 100.
+const TAKES_PER_TRANSACTION: usize = 50;
 const LINK: &str = "\u{1f}link\u{1f}";
 
 fn user_key(wazzup: &UserId) -> String {
@@ -104,11 +107,13 @@ impl DynamoStateStore {
         Ok(found)
     }
 
-    pub(super) async fn take_user(
+    /// The two writes of a takeover: the user's owner item (unless another employee owns it)
+    /// and the employee's link (or, for its own id, the check that it has none).
+    fn take_items(
         &self,
         wazzup: &UserId,
         owner: &Owner,
-    ) -> Result<Option<Owner>, StoreError> {
+    ) -> Result<[TransactWriteItem; 2], StoreError> {
         let user = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(user_key(wazzup))))
@@ -153,11 +158,63 @@ impl DynamoStateStore {
                     .map_err(|e| StoreError(e.to_string()))?,
             )
         };
+        Ok([
+            TransactWriteItem::builder().update(user).build(),
+            link.build(),
+        ])
+    }
+
+    /// Records many takeovers in as few transactions as DynamoDB allows (50 of two writes);
+    /// a transaction one condition cancels is done again one takeover at a time, to tell which.
+    pub(super) async fn take_users(
+        &self,
+        takes: &[(UserId, Owner)],
+    ) -> Result<Vec<Option<Owner>>, StoreError> {
+        let mut results = Vec::with_capacity(takes.len());
+        for chunk in takes.chunks(TAKES_PER_TRANSACTION) {
+            if let [(wazzup, owner)] = chunk {
+                results.push(self.take_user(wazzup, owner).await?);
+                continue;
+            }
+            let mut items = Vec::with_capacity(2 * chunk.len());
+            for (wazzup, owner) in chunk {
+                items.extend(self.take_items(wazzup, owner)?);
+            }
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items))
+                .send()
+                .await;
+            match result {
+                Ok(_) => results.extend(chunk.iter().map(|_| None)),
+                Err(SdkError::ServiceError(e))
+                    if matches!(
+                        e.err(),
+                        TransactWriteItemsError::TransactionCanceledException(_)
+                    ) =>
+                {
+                    for (wazzup, owner) in chunk {
+                        results.push(self.take_user(wazzup, owner).await?);
+                    }
+                }
+                Err(error) => return Err(store_error(error)),
+            }
+        }
+        Ok(results)
+    }
+
+    pub(super) async fn take_user(
+        &self,
+        wazzup: &UserId,
+        owner: &Owner,
+    ) -> Result<Option<Owner>, StoreError> {
+        let [user, link] = self.take_items(wazzup, owner)?;
         let result = self
             .client
             .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(user).build())
-            .transact_items(link.build())
+            .transact_items(user)
+            .transact_items(link)
             .send()
             .await;
         // Which of the two conditions failed, when the transaction was cancelled for one.
