@@ -13,7 +13,7 @@
 //! | `MAX_EVENTS_PER_REQUEST` | `1000` | a batch with more events gets 413 |
 //! | `QUEUE_URL` | — | queued mode: the SQS FIFO queue accepted changes wait in (without it, changes are applied at once) |
 //! | `STATE_TABLE` | — | the DynamoDB table of the newest change applied per employee (order and replay protection) |
-//! | `MAX_RECEIVE_COUNT` | `30` | worker: how often the queue hands a message out before it dead-letters it (the queue's redrive policy) |
+//! | `MAX_RECEIVE_COUNT` | `40` | worker: how often the queue hands a message out before it dead-letters it (the queue's redrive policy) |
 //! | `WAZZUP_RATE_LIMIT` | `400` | calls to Wazzup per 5 s from one container (the account allows 500 in all) |
 //! | `CRM_SECRET_ID` | — | scheduled mode: the secret holding the CRMs' users-API credentials (else they are read from `WAZZUP_SECRET_ID`'s) |
 //! | `DEFAULT_PHONE_REGION` | `RU` | region for phone numbers written without a country code |
@@ -214,7 +214,7 @@ impl Config {
         let crm_secret_id = text("CRM_SECRET_ID");
         let queue_url = text("QUEUE_URL");
         let state_table = text("STATE_TABLE");
-        let max_receive_count = number(&get, "MAX_RECEIVE_COUNT", 30u32)?.max(1);
+        let max_receive_count = number(&get, "MAX_RECEIVE_COUNT", 40u32)?.max(1);
         let wazzup_rate_limit = number(&get, "WAZZUP_RATE_LIMIT", 400usize)?.clamp(1, 500);
         let prefix = get("SYNC_ID_PREFIX").filter(|p| !p.trim().is_empty());
         let scope = match (prefix, flag(&get, "SYNC_MANAGE_ALL")?) {
@@ -314,7 +314,7 @@ mod tests {
         assert_eq!(c.request_budget, Duration::from_secs(8));
         assert!(c.crm_secret_id.is_none());
         assert!(c.queue_url.is_none() && c.state_table.is_none());
-        assert_eq!((c.max_receive_count, c.wazzup_rate_limit), (30, 400));
+        assert_eq!((c.max_receive_count, c.wazzup_rate_limit), (40, 400));
         assert!(!c.allow_unauthenticated);
     }
 

@@ -79,13 +79,18 @@ async fn run_http(config: &Config, warm_up: JoinHandle<()>) -> Result<(), lambda
 
 async fn run_worker(config: &Config, warm_up: JoinHandle<()>) -> Result<(), lambda_runtime::Error> {
     let settings = service_settings(&Settings::from(config));
-    let service = Arc::new(wiring::service(config, settings).await?);
+    let (service, redelivery) = wiring::worker_parts(config, settings).await?;
+    let service = Arc::new(service);
     // The secret is read at init, as the HTTP function's is, not inside the first batch.
     if let Err(error) = service.credentials().current().await {
         tracing::warn!(%error, "the secret could not be read at start; the first batch tries again");
     }
     ready(warm_up);
-    let worker = Arc::new(Worker::new(service, config.max_receive_count));
+    let mut worker = Worker::new(service, config.max_receive_count);
+    if let Some(redelivery) = redelivery {
+        worker = worker.with_redelivery(redelivery);
+    }
+    let worker = Arc::new(worker);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let worker = Arc::clone(&worker);
         async move {

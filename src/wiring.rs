@@ -13,7 +13,7 @@ use crate::credentials::{
     ADMIN_TOKEN, CredentialProvider, SecretError, SecretFields, SecretsManagerCredentials,
     StaticCredentials,
 };
-use crate::service::{ServiceSettings, SyncService};
+use crate::service::{Redelivery, ServiceSettings, SyncService};
 use crate::sources::registry;
 use crate::wazzup::{ClientConfig, WazzupClient, WazzupError};
 
@@ -95,17 +95,55 @@ pub async fn service(
     config: &Config,
     settings: ServiceSettings,
 ) -> Result<SyncService, StartupError> {
+    let aws = aws_for(config).await;
+    service_with(config, settings, aws.as_ref())
+}
+
+/// The worker's service (it queues nothing: `QUEUE_URL` is the queue it takes from) and, with
+/// `QUEUE_URL`, where it asks for a failed message's delay.
+pub async fn worker_parts(
+    config: &Config,
+    settings: ServiceSettings,
+) -> Result<(SyncService, Option<Arc<dyn Redelivery>>), StartupError> {
+    let aws = aws_for(config).await;
+    let service = service_with(
+        &Config {
+            queue_url: None,
+            ..config.clone()
+        },
+        settings,
+        aws.as_ref(),
+    )?;
+    let redelivery = match (&aws, &config.queue_url) {
+        (Some(aws), Some(url)) => Some(Arc::new(SqsQueue::new(
+            aws_sdk_sqs::Client::new(aws),
+            url.clone(),
+        )) as Arc<dyn Redelivery>),
+        _ => None,
+    };
+    Ok((service, redelivery))
+}
+
+/// The AWS SDK's configuration, when the configuration names anything of AWS.
+async fn aws_for(config: &Config) -> Option<aws_config::SdkConfig> {
     let needs_aws = matches!(config.secret_source, SecretSource::SecretsManager { .. })
         || config.queue_url.is_some()
         || config.state_table.is_some();
-    let aws = if needs_aws {
+    if needs_aws {
         Some(aws_sdk::config().await)
     } else {
         None
-    };
-    let credentials = credentials_with(config, aws.as_ref())?;
+    }
+}
+
+fn service_with(
+    config: &Config,
+    settings: ServiceSettings,
+    aws: Option<&aws_config::SdkConfig>,
+) -> Result<SyncService, StartupError> {
+    let credentials = credentials_with(config, aws)?;
     let mut service = SyncService::new(wazzup_client(config)?, credentials, settings);
-    if let Some(aws) = &aws {
+    if let Some(aws) = aws {
         if let Some(url) = &config.queue_url {
             service = service.with_queue(Arc::new(SqsQueue::new(
                 aws_sdk_sqs::Client::new(aws),

@@ -59,8 +59,10 @@ async fn deployment(name: &str, max_receive_count: u32) -> Deployment {
         .with_state(Arc::new(DynamoStateStore::new(moto.dynamodb(), name)))
     };
     let app = App::with_service(settings(), service());
-    let worker = Worker::new(Arc::new(service()), max_receive_count);
-    let queue = SqsQueue::new(moto.sqs(), queue_url);
+    let queue = SqsQueue::new(moto.sqs(), queue_url.clone());
+    // A failed message comes back after the worker's delay, as in Lambda.
+    let worker = Worker::new(Arc::new(service()), max_receive_count)
+        .with_redelivery(Arc::new(queue.clone()));
     Deployment {
         moto,
         fake,
@@ -77,6 +79,7 @@ impl Deployment {
             sqs: self.moto.sqs(),
             url: self.queue.url(),
             worker: &self.worker,
+            worker_delays: false,
         }
     }
 
@@ -379,6 +382,7 @@ async fn concurrent_ingests_and_two_workers_stay_under_the_rate_limit() {
         sqs: moto.sqs(),
         url: &queue_url,
         worker,
+        worker_delays: false,
     };
     let (one, two) = (esm(&first), esm(&second));
     let (a, b) = tokio::join!(one.drain(), two.drain());
@@ -521,4 +525,44 @@ async fn a_redrive_moves_at_most_what_it_is_asked_and_leaves_what_it_cannot_read
         .map(|letter| letter.message_id.as_str())
         .collect();
     assert_eq!(unreadable, [rest.left[0].as_str()]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_ten_second_outage_every_change_is_applied_within_a_minute() {
+    let d = deployment("blip", 40).await;
+    let esm = Esm {
+        worker_delays: true,
+        ..d.esm()
+    };
+    d.fake.set_outage(true);
+    for i in 0..30 {
+        let body = created(&format!("emp-{i:02}"), "Blip", None).to_string();
+        assert_eq!(d.app.handle(authorized(&body)).await.status(), 202);
+    }
+    // Ten seconds of Wazzup answering 503: the worker's tries fail, each message coming back
+    // after 2.5 to 5 s, then 5 to 10 s, then 10 to 20 s (the queue's own timeout is 900 s).
+    let mut totals = WorkerCounts::default();
+    let outage = Instant::now();
+    while outage.elapsed() < Duration::from_secs(10) {
+        esm.round(&mut totals).await;
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(totals.retried >= 30 && totals.applied == 0, "{totals:?}");
+    d.fake.set_outage(false);
+    let recovered = Instant::now();
+    while d.fake.users().len() < 30 && recovered.elapsed() < Duration::from_secs(90) {
+        esm.round(&mut totals).await;
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let took = recovered.elapsed();
+    println!(
+        "30 changes queued during a 10-s outage: all applied {:.1} s after Wazzup recovered \
+         ({} tries failed before)",
+        took.as_secs_f64(),
+        totals.retried
+    );
+    assert_eq!(d.fake.users().len(), 30, "{totals:?}");
+    // About the third delay's longest (20 s), far under a minute (and the queue's 900 s).
+    assert!(took < Duration::from_secs(60), "{took:?}");
+    assert_eq!(d.dead_letters().await, 0);
 }

@@ -76,6 +76,7 @@ impl Deployment {
                     sqs: self.moto.sqs(),
                     url,
                     worker,
+                    worker_delays: false,
                 }
                 .drain()
                 .await

@@ -50,7 +50,9 @@ assert queue["FifoQueue"] is True and queue["ContentBasedDeduplication"] is Fals
 assert queue["VisibilityTimeout"] >= 6 * worker["Timeout"], (queue, worker["Timeout"])
 redrive = queue["RedrivePolicy"]
 assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": ["ChangesDeadLetterQueue", "Arn"]}
-assert redrive["maxReceiveCount"] * queue["VisibilityTimeout"] >= 6 * 3600, redrive
+# maxReceiveCount written once: the queue's and the worker's are the parameter.
+assert redrive["maxReceiveCount"] == {"Ref": "MaxReceiveCount"}, redrive
+assert template["Parameters"]["MaxReceiveCount"]["MinValue"] >= 5
 assert queue["MessageRetentionPeriod"] == 14 * 24 * 3600
 assert resources_in["ChangesDeadLetterQueue"]["Properties"]["FifoQueue"] is True
 dlq_alarm = resources_in["DeadLetterAlarm"]["Properties"]
@@ -64,7 +66,9 @@ assert table["TimeToLiveSpecification"] == {"AttributeName": "expires", "Enabled
 assert resources_in["DeliveryStateTable"]["DeletionPolicy"] == "Retain"
 assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
 assert worker["Environment"]["Variables"]["WAZZUP_FUNCTION_MODE"] == "worker"
-assert worker["Environment"]["Variables"]["MAX_RECEIVE_COUNT"] == str(redrive["maxReceiveCount"])
+assert worker["Environment"]["Variables"]["MAX_RECEIVE_COUNT"] == {"Ref": "MaxReceiveCount"}
+# The worker delays a failed message on its own queue.
+assert worker["Environment"]["Variables"]["QUEUE_URL"] == {"Ref": "ChangesQueue"}
 mapping = resources_in["WazzupQueueWorkerEvents"]["Properties"]
 assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
 assert mapping["BatchSize"] == 10

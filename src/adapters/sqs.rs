@@ -1,17 +1,21 @@
 //! The change queue on an SQS FIFO queue: one message per change, its group the employee (so
 //! SQS keeps one employee's changes in order and never hands two of them out at once), its
 //! deduplication id the change's key (so a second delivery of the same event within SQS's
-//! five minutes is dropped, and sending a batch again after an error is safe). Also what the
-//! operators' tool needs of a dead-letter queue: look at it and move its messages back.
+//! five minutes is dropped, and sending a batch again after an error is safe). A message the
+//! worker could not apply comes back after the delay it asks for. Also what the operators' tool
+//! needs of a dead-letter queue: look at it and move its messages back.
 
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::error::DisplayErrorContext;
-use aws_sdk_sqs::types::{MessageSystemAttributeName, SendMessageBatchRequestEntry};
+use aws_sdk_sqs::types::{
+    ChangeMessageVisibilityBatchRequestEntry, MessageSystemAttributeName,
+    SendMessageBatchRequestEntry,
+};
 use sha2::{Digest, Sha256};
 
 use crate::credentials::BoxFuture;
 use crate::domain::{Change, UserId};
-use crate::service::{ChangeQueue, QueueError};
+use crate::service::{ChangeQueue, QueueError, Redelivery};
 
 /// SQS takes at most 10 messages a call.
 const BATCH: usize = 10;
@@ -78,6 +82,46 @@ impl SqsQueue {
             }
         }
         Ok(())
+    }
+}
+
+impl Redelivery for SqsQueue {
+    fn later<'a>(
+        &'a self,
+        messages: &'a [(String, std::time::Duration)],
+    ) -> BoxFuture<'a, Result<(), QueueError>> {
+        Box::pin(async move {
+            for chunk in messages.chunks(BATCH) {
+                let entries = (chunk.iter().enumerate())
+                    .map(|(i, (receipt, delay))| {
+                        // SQS takes whole seconds, up to 12 hours.
+                        let seconds = delay.as_secs().clamp(1, 12 * 3600) as i32;
+                        ChangeMessageVisibilityBatchRequestEntry::builder()
+                            .id(i.to_string())
+                            .receipt_handle(receipt)
+                            .visibility_timeout(seconds)
+                            .build()
+                            .map_err(|e| QueueError(e.to_string()))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                let output = self
+                    .client
+                    .change_message_visibility_batch()
+                    .queue_url(&self.url)
+                    .set_entries(Some(entries))
+                    .send()
+                    .await
+                    .map_err(|e| QueueError(DisplayErrorContext(&e).to_string()))?;
+                if let Some(failed) = output.failed().first() {
+                    return Err(QueueError(format!(
+                        "SQS did not delay a message: {} {}",
+                        failed.code(),
+                        failed.message().unwrap_or("")
+                    )));
+                }
+            }
+            Ok(())
+        })
     }
 }
 

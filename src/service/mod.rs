@@ -28,8 +28,8 @@ pub use enqueue::{EnqueueOutcome, EnqueueReport, change_key};
 pub use error::ApplyError;
 pub use full_sync::{FullSyncError, FullSyncReport, FullSyncRequest};
 pub use ports::{
-    Applied, ChangeQueue, Claim, Ownerships, QueueError, Records, StateStore, StoreError,
-    linked_elsewhere,
+    Applied, ChangeQueue, Claim, Ownerships, QueueError, Records, Redelivery, StateStore,
+    StoreError, linked_elsewhere,
 };
 pub use report::{BatchOutcome, BatchReport};
 pub use session::{Progress, Quiet, Session};

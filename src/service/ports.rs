@@ -35,6 +35,17 @@ pub trait ChangeQueue: Send + Sync {
     fn send<'a>(&'a self, changes: &'a [Change]) -> BoxFuture<'a, Result<(), QueueError>>;
 }
 
+/// When messages a worker could not apply come back: each by its receipt handle, after its
+/// delay (SQS's `ChangeMessageVisibility`), rather than after the queue's whole visibility
+/// timeout.
+pub trait Redelivery: Send + Sync {
+    /// Makes each of `messages` (receipt handle, delay) visible again after its delay.
+    fn later<'a>(
+        &'a self,
+        messages: &'a [(String, std::time::Duration)],
+    ) -> BoxFuture<'a, Result<(), QueueError>>;
+}
+
 /// What is known of the newest change applied to one employee.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Applied {

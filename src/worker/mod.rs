@@ -3,8 +3,12 @@
 //! changes of a batch of messages, has the service apply them in order, and answers which
 //! messages must come back (`batchItemFailures`): only those whose work failed for a reason
 //! that can pass (Wazzup or AWS unavailable, a refused key), and every later message of the
-//! same employee, so that order holds. Wazzup's permanent refusals (a duplicate phone, invalid
-//! data, the user limit) are logged and counted, not retried. One metrics line per batch.
+//! same employee, so that order holds; each comes back after a delay by its receive count
+//! ([`redelivery`]), not the queue's whole visibility timeout. Wazzup's permanent refusals (a
+//! duplicate phone, invalid data, the user limit) are logged and counted, not retried. One
+//! metrics line per batch.
+
+pub mod redelivery;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,12 +18,14 @@ use tokio::time::Instant;
 
 use crate::domain::{Change, LoggedId};
 use crate::metrics::{self, Ownership, Unit};
-use crate::service::{BatchOutcome, SyncService};
+use crate::service::{BatchOutcome, Redelivery, SyncService};
 
-/// The worker: the service, and how often SQS hands a message out before it dead-letters it.
+/// The worker: the service, how often SQS hands a message out before it dead-letters it, and
+/// where to ask for a failed message's delay.
 pub struct Worker {
     service: Arc<SyncService>,
     max_receive_count: u32,
+    redelivery: Option<Arc<dyn Redelivery>>,
 }
 
 /// What one batch came to, for tests and the metrics line.
@@ -53,7 +59,15 @@ impl Worker {
         Self {
             service,
             max_receive_count,
+            redelivery: None,
         }
+    }
+
+    /// Delays each message that must come back by its receive count through `redelivery`
+    /// (without it, it comes back after the queue's visibility timeout).
+    pub fn with_redelivery(mut self, redelivery: Arc<dyn Redelivery>) -> Self {
+        self.redelivery = Some(redelivery);
+        self
     }
 
     /// Handles one batch of messages, in the order the queue delivered them.
@@ -132,17 +146,27 @@ impl Worker {
             }
         }
         let mut response = SqsBatchResponse::default();
+        let mut delays = Vec::new();
         for (position, message) in messages.iter().enumerate() {
             if stopped
                 .get(&group_of(message))
                 .is_some_and(|first| position >= *first)
             {
                 counts.retried += 1;
-                if receive_count(message) >= self.max_receive_count {
+                let received = receive_count(message);
+                if received >= self.max_receive_count {
                     counts.dead_lettered += 1;
                 }
                 response.add_failure(message.message_id.clone().unwrap_or_default());
+                if let Some(receipt) = &message.receipt_handle {
+                    delays.push((receipt.clone(), redelivery::delay(received)));
+                }
             }
+        }
+        if let Some(redelivery) = self.redelivery.as_ref().filter(|_| !delays.is_empty())
+            && let Err(error) = redelivery.later(&delays).await
+        {
+            tracing::warn!(%error, "failed messages not delayed: they come back after the queue's visibility timeout");
         }
         (response, counts)
     }

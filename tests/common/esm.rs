@@ -1,7 +1,8 @@
 //! The SQS event source mapping, played by a test: it receives up to 10 messages of a queue in
 //! moto, invokes the real worker with them as an SQS event, deletes what the worker did not
-//! report failed, and makes the failed visible again at once. moto's receive is not atomic
-//! (two concurrent calls can take the same message), so receives take turns.
+//! report failed, and makes the failed visible again at once (or, with `worker_delays`, leaves
+//! them to come back when the worker's delay says, as Lambda does). moto's receive is not
+//! atomic (two concurrent calls can take the same message), so receives take turns.
 
 use std::collections::HashMap;
 
@@ -17,6 +18,9 @@ pub struct Esm<'a> {
     pub sqs: aws_sdk_sqs::Client,
     pub url: &'a str,
     pub worker: &'a Worker,
+    /// The failed come back after the delay the worker set, and a received batch is hidden for
+    /// the queue's own visibility timeout: as in Lambda, where nothing else hurries them.
+    pub worker_delays: bool,
 }
 
 impl Esm<'_> {
@@ -26,19 +30,19 @@ impl Esm<'_> {
         // SQS hands a message to one receiver; moto's receive is not atomic (two concurrent
         // calls can both take the same message), so receives take turns here.
         let receiving = RECEIVING.lock().await;
-        let received = self
+        let mut receive = self
             .sqs
             .receive_message()
             .queue_url(self.url)
             .max_number_of_messages(10)
-            // Longer than a worker's invocation may last (the template's worker has 120 s, its
-            // queue 900 s): a batch still being applied, slowly on a busy machine, is not handed
-            // to the other worker as well.
-            .visibility_timeout(120)
-            .message_system_attribute_names(MessageSystemAttributeName::All)
-            .send()
-            .await
-            .expect("receive");
+            .message_system_attribute_names(MessageSystemAttributeName::All);
+        if !self.worker_delays {
+            // Longer than a worker's invocation may last (the template's worker has 120 s): a
+            // batch still being applied, slowly on a busy machine, is not handed to the other
+            // worker as well.
+            receive = receive.visibility_timeout(120);
+        }
+        let received = receive.send().await.expect("receive");
         drop(receiving);
         let messages = received.messages();
         if messages.is_empty() {
@@ -69,6 +73,9 @@ impl Esm<'_> {
         for message in messages {
             let handle = message.receipt_handle().unwrap();
             if failed.contains(&message.message_id().unwrap()) {
+                if self.worker_delays {
+                    continue;
+                }
                 self.sqs
                     .change_message_visibility()
                     .queue_url(self.url)

@@ -115,7 +115,8 @@ impl Moto {
             .create_queue()
             .queue_name(format!("{name}.fifo"))
             .attributes(A::FifoQueue, "true")
-            .attributes(A::VisibilityTimeout, "30")
+            // As the template's: a failed message comes back when the worker's delay says.
+            .attributes(A::VisibilityTimeout, "900")
             .attributes(A::RedrivePolicy, redrive)
             .send()
             .await
