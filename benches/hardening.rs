@@ -68,6 +68,7 @@ fn app(url: &str) -> App {
                 max_delete_share: 0.10,
             },
             adopt_on_conflict: true,
+            message_days: 7,
         },
         Arc::new(StaticCredentials::new(credentials)),
         client,

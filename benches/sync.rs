@@ -64,6 +64,7 @@ fn app(url: &str) -> App {
             phone_region: PhoneRegion::default(),
             sync: SyncSettings::default(),
             adopt_on_conflict: true,
+            message_days: 7,
         },
         Arc::new(StaticCredentials::new(credentials())),
         client(url),
@@ -141,6 +142,7 @@ fn main() {
                         max_delete_share: 0.10,
                     },
                     adopt_on_conflict: true,
+                    message_days: 7,
                 },
             );
             let roster = service

@@ -21,6 +21,7 @@
 //! | `SYNC_MANAGE_ALL` | `false` | widens them to every Wazzup user instead (explicit) |
 //! | `SYNC_MAX_DELETE_SHARE` | `0.10` | full sync: the largest share of managed users one run may delete |
 //! | `ADOPT_ON_CONFLICT` | `true` | a hire whose phone an unowned Wazzup user has takes that user over |
+//! | `MESSAGE_ID_DAYS` | `7` | how long a source's message id is remembered: a retry of it within that is a duplicate, whatever its timestamp |
 
 use std::time::Duration;
 
@@ -28,6 +29,10 @@ use url::Url;
 
 use crate::credentials::{Credentials, credentials_from_vars};
 use crate::domain::{PhoneRegion, Scope};
+
+/// How long a source's message is remembered by default: past Standard Webhooks' example retry
+/// schedule (75 hours) and Pipedrive's (minutes).
+pub const DEFAULT_MESSAGE_DAYS: u32 = 7;
 
 /// The production Wazzup API.
 pub const DEFAULT_API_URL: &str = "https://api.wazzup24.com";
@@ -69,6 +74,8 @@ pub struct Config {
     pub sync: SyncSettings,
     /// A hire refused for a phone that a Wazzup user nobody owns has takes that user over.
     pub adopt_on_conflict: bool,
+    /// How long a source's message is remembered, so that a retry of it is known (days).
+    pub message_days: u32,
 }
 
 /// Which users deletions reach beyond those the deployment owns, and the full sync's fences.
@@ -247,6 +254,7 @@ impl Config {
             max_delete_share,
         };
         let adopt_on_conflict = flag_or(&get, "ADOPT_ON_CONFLICT", true)?;
+        let message_days = number(&get, "MESSAGE_ID_DAYS", DEFAULT_MESSAGE_DAYS)?.clamp(1, 365);
         Ok(Self {
             secret_source,
             allow_unauthenticated,
@@ -263,6 +271,7 @@ impl Config {
             phone_region,
             sync,
             adopt_on_conflict,
+            message_days,
         })
     }
 }

@@ -351,7 +351,7 @@ mod flaky {
     use std::sync::atomic::Ordering;
     use wazzup_user_sync::credentials::BoxFuture;
     use wazzup_user_sync::domain::{Owner, SourceTime, UserId};
-    use wazzup_user_sync::service::{Applied, Claim, Ownerships, StateStore, StoreError};
+    use wazzup_user_sync::service::{Applied, Claim, Ownerships, Sight, StateStore, StoreError};
 
     impl StateStore for FlakyOwnership {
         fn last_applied<'a>(
@@ -406,6 +406,21 @@ mod flaky {
         ) -> BoxFuture<'a, Result<(), StoreError>> {
             self.inner.give_up(wazzup, employee)
         }
+        fn sight<'a>(
+            &'a self,
+            message: &'a str,
+            at: SourceTime,
+            until: SourceTime,
+        ) -> BoxFuture<'a, Result<Sight, StoreError>> {
+            self.inner.sight(message, at, until)
+        }
+        fn done<'a>(
+            &'a self,
+            message: &'a str,
+            until: SourceTime,
+        ) -> BoxFuture<'a, Result<(), StoreError>> {
+            self.inner.done(message, until)
+        }
     }
 }
 
@@ -444,4 +459,39 @@ async fn when_the_records_cannot_be_read_every_change_of_the_batch_comes_back_bu
     failed.sort();
     assert_eq!(failed, ["m0", "m1"], "{counts:?}");
     assert!(fake.users().is_empty());
+}
+
+#[tokio::test]
+async fn a_retry_of_a_change_that_failed_is_dated_when_its_message_was_first_seen() {
+    let fake = WazzupFake::start(&[API_KEY]).await.unwrap();
+    let state = Arc::new(MemoryStateStore::default());
+    let app = App::with_service(settings(), service(&fake, &state));
+    let renamed = |name: &str| {
+        json!({"event": "employee.updated", "employee": {"id": "emp-1", "name": name}}).to_string()
+    };
+    // A's first try meets a Wazzup outage: not applied, but seen 4 minutes ago.
+    fake.set_outage(true);
+    let first = app
+        .handle(signed_with_id("msg_older", &renamed("Old"), now() - 240))
+        .await;
+    assert_eq!(first.status(), 503);
+    fake.set_outage(false);
+    // B, the newer change, is applied.
+    let newer = app
+        .handle(signed_with_id("msg_newer", &renamed("New"), now() - 120))
+        .await;
+    assert_eq!(newer.status(), 200);
+    // A's retry, signed now: its change is still the older one.
+    let retry = app
+        .handle(signed_with_id("msg_older", &renamed("Old"), now()))
+        .await;
+    let answer = json_body(&retry);
+    assert_eq!(answer["warnings"][0]["code"], "STALE", "{answer}");
+    assert_eq!(fake.user("emp-1").unwrap().name, "New");
+    // And once applied, a message's next delivery is a duplicate.
+    let again = json_body(
+        &app.handle(signed_with_id("msg_newer", &renamed("New"), now()))
+            .await,
+    );
+    assert_eq!(again["warnings"][0]["code"], "DUPLICATE", "{again}");
 }

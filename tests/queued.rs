@@ -256,10 +256,11 @@ async fn a_replayed_or_late_event_never_brings_a_deleted_employee_back() {
     d.drain().await;
     assert!(d.fake.user("emp-7").is_none());
 
-    // Inside the deduplication window: the same message again. SQS drops it (the same
-    // deduplication id; moto keeps that only while the first is still queued, see below);
-    // whatever gets through is dropped as stale.
-    assert_eq!(d.app.handle(replayed).await.status(), 202);
+    // The same message again: the state table knows it was queued, so it is answered as a
+    // duplicate (200) and nothing is queued, whatever SQS's deduplication window says.
+    let answer = d.app.handle(replayed).await;
+    assert_eq!(answer.status(), 200);
+    assert_eq!(json_body(&answer)["status"], "duplicate");
     let counts = d.drain().await;
     assert_eq!(counts.applied, 0, "{counts:?}");
     // Outside it (a new message id for the old change): the state table drops it as stale.
@@ -278,9 +279,10 @@ async fn a_replayed_or_late_event_never_brings_a_deleted_employee_back() {
 async fn a_request_delivered_twice_is_queued_once() {
     let d = deployment("twice", 10).await;
     let body = created("emp-1", "Once", None).to_string();
-    for _ in 0..3 {
+    // Queued once (202); its two retries are known duplicates (200: the sender stops).
+    for expected in [202, 200, 200] {
         let request = signed_with_id("msg_same_delivery", &body, now());
-        assert_eq!(d.app.handle(request).await.status(), 202);
+        assert_eq!(d.app.handle(request).await.status(), expected);
     }
     let counts = d.drain().await;
     assert_eq!((counts.applied, counts.stale), (1, 0), "{counts:?}");
@@ -565,4 +567,44 @@ async fn after_a_ten_second_outage_every_change_is_applied_within_a_minute() {
     // About the third delay's longest (20 s), far under a minute (and the queue's 900 s).
     assert!(took < Duration::from_secs(60), "{took:?}");
     assert_eq!(d.dead_letters().await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_senders_late_retry_of_an_older_change_never_undoes_the_newer_one() {
+    let d = deployment("retry", 10).await;
+    let renamed = |name: &str| {
+        json!({"event": "employee.updated", "employee": {"id": "emp-1", "name": name}}).to_string()
+    };
+    // A: an undated change, signed 4 minutes ago; B, the newer one, 2 minutes ago.
+    let older = renamed("Old");
+    let sent = d
+        .app
+        .handle(signed_with_id("msg_older", &older, now() - 240))
+        .await;
+    assert_eq!(sent.status(), 202);
+    d.drain().await;
+    let newer = renamed("New");
+    let sent = d
+        .app
+        .handle(signed_with_id("msg_newer", &newer, now() - 120))
+        .await;
+    assert_eq!(sent.status(), 202);
+    d.drain().await;
+    assert_eq!(d.fake.user("emp-1").unwrap().name, "New");
+    // A's retry, re-signed now, after SQS's deduplication window (moto forgets a deduplication
+    // id once its message is deleted, as SQS does after five minutes): a duplicate.
+    let retry = d
+        .app
+        .handle(signed_with_id("msg_older", &older, now()))
+        .await;
+    let answer = json_body(&retry);
+    assert_eq!(retry.status(), 200, "{answer}");
+    assert_eq!(answer["status"], "duplicate", "{answer}");
+    assert_eq!(answer["warnings"][0]["code"], "DUPLICATE", "{answer}");
+    d.drain().await;
+    assert_eq!(
+        d.fake.user("emp-1").unwrap().name,
+        "New",
+        "the retry undid it"
+    );
 }

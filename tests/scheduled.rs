@@ -82,6 +82,7 @@ fn app(fake: &WazzupFake, crm: Value, scope: Option<Scope>) -> ScheduledFunction
             max_delete_share: 0.10,
         },
         adopt_on_conflict: true,
+        message_days: 7,
     };
     let service = SyncService::new(
         client(&fake.url(), fast_retry()),

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use crate::credentials::BoxFuture;
 use crate::domain::{Change, Owner, SourceTime, UserId};
 use crate::service::{
-    Applied, ChangeQueue, Claim, Ownerships, QueueError, StateStore, StoreError, linked_elsewhere,
+    Applied, ChangeQueue, Claim, Ownerships, QueueError, Sight, StateStore, StoreError,
+    linked_elsewhere,
 };
 
 /// How long a key is remembered, as SQS FIFO's deduplication does.
@@ -80,6 +81,8 @@ impl ChangeQueue for MemoryQueue {
 pub struct MemoryStateStore {
     records: Mutex<HashMap<UserId, Record>>,
     ownership: Mutex<Ownerships>,
+    /// Messages seen: when first, whether done, kept until when.
+    messages: Mutex<HashMap<String, (Sight, SourceTime)>>,
 }
 
 #[derive(Default)]
@@ -209,6 +212,48 @@ impl StateStore for MemoryStateStore {
                 all.links.insert(owner.employee.clone(), wazzup.clone());
             }
             Ok(None)
+        })
+    }
+
+    fn sight<'a>(
+        &'a self,
+        message: &'a str,
+        at: SourceTime,
+        until: SourceTime,
+    ) -> BoxFuture<'a, Result<Sight, StoreError>> {
+        Box::pin(async move {
+            let mut messages = self.messages.lock().unwrap_or_else(|e| e.into_inner());
+            let now = SourceTime::now();
+            messages.retain(|_, (_, kept)| *kept > now);
+            let (sight, _) = messages.entry(message.to_owned()).or_insert((
+                Sight {
+                    first: at,
+                    done: false,
+                },
+                until,
+            ));
+            Ok(*sight)
+        })
+    }
+
+    fn done<'a>(
+        &'a self,
+        message: &'a str,
+        until: SourceTime,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let mut messages = self.messages.lock().unwrap_or_else(|e| e.into_inner());
+            let now = SourceTime::now();
+            let (sight, kept) = messages.entry(message.to_owned()).or_insert((
+                Sight {
+                    first: now,
+                    done: true,
+                },
+                until,
+            ));
+            sight.done = true;
+            *kept = until;
+            Ok(())
         })
     }
 

@@ -52,6 +52,10 @@ pub struct EventBatch {
     /// The source's own id of the request (`webhook-id`, Pipedrive's `meta.id`), to drop a
     /// request delivered twice.
     pub key: Option<String>,
+    /// When this delivery was sent (Standard Webhooks' `webhook-timestamp`, which every retry
+    /// updates): the time of the batch's undated events only where no record is kept of when
+    /// its message was first seen (which is their time otherwise).
+    pub attempt_at: Option<SourceTime>,
     /// Valid events, in the order they came.
     pub events: Vec<IndexedEvent>,
     /// Events that cannot be applied, with the reason.

@@ -54,6 +54,8 @@ pub struct Settings {
     pub sync: SyncSettings,
     /// A hire refused for a phone that a Wazzup user nobody owns has takes that user over.
     pub adopt_on_conflict: bool,
+    /// How long a source's message is remembered, so that a retry of it is known (days).
+    pub message_days: u32,
 }
 
 impl From<&Config> for Settings {
@@ -66,6 +68,7 @@ impl From<&Config> for Settings {
             phone_region: config.phone_region,
             sync: config.sync.clone(),
             adopt_on_conflict: config.adopt_on_conflict,
+            message_days: config.message_days,
         }
     }
 }
@@ -194,5 +197,6 @@ pub fn service_settings(settings: &Settings) -> ServiceSettings {
         phone_region: settings.phone_region,
         sync: settings.sync.clone(),
         adopt_on_conflict: settings.adopt_on_conflict,
+        message_days: settings.message_days,
     }
 }

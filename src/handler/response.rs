@@ -172,8 +172,9 @@ pub fn batch_response(report: &BatchReport, request_id: &str) -> Response<Body> 
     }
 }
 
-/// The answer to a batch accepted for later: 202 with the ids queued, 422 when nothing valid
-/// was left, 503 when the queue did not take all of it (nothing is promised: send it again).
+/// The answer to a batch accepted for later: 202 with the ids queued, 200 for a message queued
+/// before (a retry), 422 when nothing valid was left, 503 when the queue or the state table did
+/// not take it (nothing is promised: send it again).
 pub fn enqueue_response(report: &EnqueueReport, request_id: &str) -> Response<Body> {
     let mut body = summary_body(&report.summary, "accepted", request_id);
     body["accepted"] = json!(report.accepted);
@@ -198,6 +199,20 @@ pub fn enqueue_response(report: &EnqueueReport, request_id: &str) -> Response<Bo
                     "{error}; the request was not accepted (some of its changes may be queued \
                      already), send it again: that is safe"
                 ),
+                Some(body),
+            )
+        }
+        // A sender's retry of a message already queued: done, so that it stops retrying.
+        EnqueueOutcome::Duplicate => {
+            body["status"] = json!("duplicate");
+            json_response(StatusCode::OK, &body)
+        }
+        EnqueueOutcome::StateFailed(error) => {
+            tracing::error!(%error, "the message could not be looked up");
+            body["status"] = json!("failed");
+            retry_later(
+                "STATE_UNAVAILABLE",
+                format!("{error}; nothing was accepted, send the request again"),
                 Some(body),
             )
         }

@@ -1,24 +1,60 @@
 //! Applying a batch of events a source sent: each event takes its time (its own, else the
-//! batch's, else when it arrived), then the session applies them in order.
+//! batch's, else when its message was first seen, else when it arrived), then the session
+//! applies them in order.
 
 use std::collections::BTreeMap;
 
 use super::SyncService;
-use super::report::BatchReport;
+use super::message::{Seen, duplicate_summary};
+use super::report::{BatchOutcome, BatchReport};
 use super::session::{Quiet, Session};
 use crate::domain::{EventBatch, IndexedEvent, Rejection, SourceTime, Summary, Warning};
 
 impl SyncService {
     /// Applies the valid events of `batch` in `session`. An event without a time of its own
-    /// takes the batch's, else `received_at`.
+    /// takes the batch's, else when its message was first seen, else `received_at`; a message
+    /// applied before is dropped (see `message`).
     pub async fn apply_batch(
         &self,
-        batch: EventBatch,
+        mut batch: EventBatch,
         received_at: SourceTime,
         session: &mut Session<'_>,
     ) -> BatchReport {
+        let seen = match self
+            .see_message(&mut batch, session.source, received_at)
+            .await
+        {
+            Ok(seen) => seen,
+            Err(error) => {
+                let ids: Vec<String> = (batch.events.iter())
+                    .map(|e| e.event.id().to_string())
+                    .collect();
+                let (_, summary) = timed(batch, received_at);
+                return BatchReport {
+                    summary: Summary {
+                        not_applied: ids,
+                        ..summary
+                    },
+                    stale: 0,
+                    outcome: BatchOutcome::Failed(error.into()),
+                    seats_left: None,
+                };
+            }
+        };
+        if let Seen::Duplicate = seen {
+            return BatchReport {
+                summary: duplicate_summary(batch),
+                stale: 0,
+                outcome: BatchOutcome::Applied,
+                seats_left: None,
+            };
+        }
         let (events, summary) = timed(batch, received_at);
-        session.apply_in_order(events, summary, &mut Quiet).await
+        let report = session.apply_in_order(events, summary, &mut Quiet).await;
+        if !matches!(report.outcome, BatchOutcome::Failed(_)) {
+            self.message_done(&seen).await;
+        }
+        report
     }
 }
 

@@ -6,6 +6,7 @@ use sha2::{Digest, Sha256};
 
 use super::SyncService;
 use super::batch::timed;
+use super::message::{Seen, duplicate_summary};
 use super::ports::QueueError;
 use crate::domain::{Change, EventBatch, SourceTime, Summary};
 
@@ -27,6 +28,10 @@ pub enum EnqueueOutcome {
     Queued,
     /// The queue could not take the changes: nothing is promised, the caller should send again.
     Failed(QueueError),
+    /// The message was applied (or queued) before: this delivery is dropped (a sender's retry).
+    Duplicate,
+    /// The record of the sources' messages could not be read: the caller should send again.
+    StateFailed(super::ports::StoreError),
 }
 
 /// The key naming the event at `index` of a request the source named `request` (its own id,
@@ -45,11 +50,29 @@ impl SyncService {
     /// delete it, the worker decides as it applies them (see `ownership`).
     pub async fn enqueue_batch(
         &self,
-        batch: EventBatch,
+        mut batch: EventBatch,
         source: &str,
         received_at: SourceTime,
         (body_digest, request_id): (&str, &str),
     ) -> EnqueueReport {
+        let seen = match self.see_message(&mut batch, source, received_at).await {
+            Ok(Seen::Duplicate) => {
+                return EnqueueReport {
+                    accepted: Vec::new(),
+                    summary: duplicate_summary(batch),
+                    outcome: EnqueueOutcome::Duplicate,
+                };
+            }
+            Ok(seen) => seen,
+            Err(error) => {
+                let (_, summary) = timed(batch, received_at);
+                return EnqueueReport {
+                    accepted: Vec::new(),
+                    summary,
+                    outcome: EnqueueOutcome::StateFailed(error),
+                };
+            }
+        };
         let dated = batch.at.is_some() || batch.events.iter().any(|e| e.at.is_some());
         let request = match &batch.key {
             Some(key) => key.clone(),
@@ -75,6 +98,9 @@ impl SyncService {
                 Err(error) => EnqueueOutcome::Failed(error),
             },
         };
+        if let EnqueueOutcome::Queued = outcome {
+            self.message_done(&seen).await;
+        }
         tracing::debug!(
             queued = accepted.len(),
             rejected = summary.rejected.len(),

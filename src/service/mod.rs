@@ -13,6 +13,7 @@ mod enqueue;
 mod error;
 mod full_sync;
 mod lease;
+mod message;
 mod ordered;
 mod ownership;
 mod ports;
@@ -28,7 +29,7 @@ pub use enqueue::{EnqueueOutcome, EnqueueReport, change_key};
 pub use error::ApplyError;
 pub use full_sync::{FullSyncError, FullSyncReport, FullSyncRequest};
 pub use ports::{
-    Applied, ChangeQueue, Claim, Ownerships, QueueError, Records, Redelivery, StateStore,
+    Applied, ChangeQueue, Claim, Ownerships, QueueError, Records, Redelivery, Sight, StateStore,
     StoreError, linked_elsewhere,
 };
 pub use report::{BatchOutcome, BatchReport};
@@ -56,6 +57,8 @@ pub struct ServiceSettings {
     pub sync: SyncSettings,
     /// A hire refused for a phone that a Wazzup user nobody owns has takes that user over.
     pub adopt_on_conflict: bool,
+    /// How long a source's message is remembered, so that a retry of it is known (days).
+    pub message_days: u32,
 }
 
 /// The service: the Wazzup client and the credentials, built once per container.

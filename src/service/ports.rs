@@ -46,6 +46,15 @@ pub trait Redelivery: Send + Sync {
     ) -> BoxFuture<'a, Result<(), QueueError>>;
 }
 
+/// What the records say of a source's message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sight {
+    /// When it was first seen.
+    pub first: SourceTime,
+    /// It was applied (or queued) already: any other delivery of it is a duplicate.
+    pub done: bool,
+}
+
 /// What is known of the newest change applied to one employee.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Applied {
@@ -160,6 +169,22 @@ pub trait StateStore: Send + Sync {
             Ok(answers)
         })
     }
+
+    /// Notes that the message `message` (a digest of its source and id) arrived at `at`, unless
+    /// it was seen before, and says what is known of it; the record is kept until `until`.
+    fn sight<'a>(
+        &'a self,
+        message: &'a str,
+        at: SourceTime,
+        until: SourceTime,
+    ) -> BoxFuture<'a, Result<Sight, StoreError>>;
+
+    /// Notes that the message `message` was applied (or queued), keeping the record until `until`.
+    fn done<'a>(
+        &'a self,
+        message: &'a str,
+        until: SourceTime,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
 
     /// Forgets, in one step, that `wazzup` is `employee`'s and the employee's link (the user was
     /// deleted). Another employee's ownership is left as it is.

@@ -98,6 +98,7 @@ pub fn settings() -> Settings {
             max_delete_share: 0.10,
         },
         adopt_on_conflict: true,
+        message_days: 7,
     }
 }
 

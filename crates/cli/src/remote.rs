@@ -102,6 +102,7 @@ impl Remote {
             sync,
             // The operator decides: takeovers are the `adopt` command's.
             adopt_on_conflict: false,
+            message_days: wazzup_user_sync::config::DEFAULT_MESSAGE_DAYS,
         };
         let mut service = SyncService::new(client, provider, settings);
         if let Some(table) = state_table {

@@ -5,8 +5,10 @@
 //! `owner` (a token of that request) and `lease` (Unix milliseconds when it ends). Every write
 //! is conditional, so a record never moves back in time and only a lease's holder records,
 //! whichever container writes. Who owns which Wazzup user lives in the same table, in items of
-//! their own that never expire ([`ownership`]).
+//! their own that never expire ([`ownership`]), and so do the sources' messages seen, kept for
+//! the senders' retries ([`messages`]).
 
+mod messages;
 mod ownership;
 
 use std::collections::HashMap;
@@ -20,7 +22,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use crate::credentials::BoxFuture;
 use crate::domain::Owner;
 use crate::domain::{LoggedId, SourceTime, UserId};
-use crate::service::{Applied, Claim, Ownerships, Records, StateStore, StoreError};
+use crate::service::{Applied, Claim, Ownerships, Records, Sight, StateStore, StoreError};
 
 /// How long a record is kept after its last write: longer than the queue's retention
 /// (14 days) and Entra's provisioning retries (28 days).
@@ -291,6 +293,23 @@ impl StateStore for DynamoStateStore {
         takes: &'a [(UserId, Owner)],
     ) -> BoxFuture<'a, Result<Vec<Option<Owner>>, StoreError>> {
         Box::pin(self.take_users(takes))
+    }
+
+    fn sight<'a>(
+        &'a self,
+        message: &'a str,
+        at: SourceTime,
+        until: SourceTime,
+    ) -> BoxFuture<'a, Result<Sight, StoreError>> {
+        Box::pin(self.see(message, at, until))
+    }
+
+    fn done<'a>(
+        &'a self,
+        message: &'a str,
+        until: SourceTime,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(self.mark_done(message, until))
     }
 
     fn give_up<'a>(

@@ -113,10 +113,11 @@ impl Webhook for Generic {
         }
         let mut batch = format::parse(request.body, settings.phone_region, settings.max_events)
             .map_err(Refusal::Body)?;
-        // A signed request says, under its signature, when it was sent and which message it is.
+        // A signed request says, under its signature, which message it is and when this try of
+        // it was sent (a retry is sent later: it is not when the change was made).
         if method == AuthMethod::Signature {
             batch.key = header(request.headers(), "webhook-id").map(str::to_owned);
-            batch.at = header(request.headers(), "webhook-timestamp")
+            batch.attempt_at = header(request.headers(), "webhook-timestamp")
                 .and_then(|ts| ts.trim().parse().ok())
                 .map(SourceTime::from_unix_seconds);
         }
