@@ -78,7 +78,11 @@ lanes = (
     + int(worker["Environment"]["Variables"]["WAZZUP_RATE_LIMIT"]) * mapping["ScalingConfig"]["MaximumConcurrency"]
     + int(resources_in["WazzupScheduledSyncFunction"]["Properties"]["Environment"]["Variables"]["WAZZUP_RATE_LIMIT"])
 )
-assert lanes <= 500, lanes
+# And the operators' tool's default, read from its source: it runs beside the functions.
+import re
+with open(os.path.join(here, "..", "crates", "cli", "src", "args.rs"), encoding="utf-8") as f:
+    operator = int(re.search(r"pub const OPERATOR_RATE_LIMIT: u64 = (\d+);", f.read()).group(1))
+assert lanes + operator <= 500, (lanes, operator)
 url = template["Parameters"]["WazzupApiUrl"]
 assert url["AllowedPattern"].startswith("^https://"), url
 log_group = template["Resources"]["WazzupUserSyncLogGroup"]["Properties"]

@@ -5,6 +5,12 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use url::Url;
 use wazzup_user_sync::config::DEFAULT_API_URL;
+use wazzup_user_sync::domain::SourceTime;
+
+/// This tool's calls to Wazzup per 5 s by default: what the deployment's functions leave of the
+/// account's 500 (the template's worker 2 x 150, HTTP function 10 x 10, scheduled run 40;
+/// tests/template_check.py reads this line).
+pub const OPERATOR_RATE_LIMIT: u64 = 50;
 use wazzup_user_sync::domain::PhoneRegion;
 
 const LONG_ABOUT: &str = "\
@@ -93,6 +99,18 @@ pub struct Cli {
         value_name = "SECONDS"
     )]
     pub timeout: u64,
+
+    /// Calls to Wazzup per 5 s: the deployment's functions use 440 of the account's 500, so
+    /// this tool keeps to the rest (alone with an account, up to 500 is yours)
+    #[arg(
+        long,
+        env = "WAZZUP_RATE_LIMIT",
+        default_value_t = OPERATOR_RATE_LIMIT,
+        value_parser = clap::value_parser!(u64).range(1..=500),
+        global = true,
+        value_name = "CALLS"
+    )]
+    pub rate_limit: u64,
 
     /// Region for phone numbers written without a country code (ISO 3166-1, e.g. RU, US)
     #[arg(
@@ -234,6 +252,11 @@ pub struct SyncArgs {
     #[arg(long)]
     pub force_deletes: bool,
 
+    /// When the list was exported (RFC 3339, e.g. 2026-12-06T09:00:00Z) [default: when it is
+    /// read]: a change the functions applied after that is newer, and stays
+    #[arg(long, value_parser = parse_time, value_name = "TIME")]
+    pub as_of: Option<SourceTime>,
+
     /// Re-send unchanged employees too (Wazzup's list has no phones, so a changed phone alone
     /// is not seen)
     #[arg(long)]
@@ -251,6 +274,18 @@ fn parse_api_url(text: &str) -> Result<Url, String> {
         .ok()
         .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
         .ok_or_else(|| format!("\"{text}\" is not an http(s) URL"))
+}
+
+fn parse_time(text: &str) -> Result<SourceTime, String> {
+    let time = SourceTime::parse_rfc3339(text.trim()).ok_or_else(|| {
+        format!("\"{text}\" is not an RFC 3339 time such as 2026-12-06T09:00:00Z")
+    })?;
+    if time > SourceTime::now() {
+        return Err(format!(
+            "\"{text}\" is in the future: give when the list was exported"
+        ));
+    }
+    Ok(time)
 }
 
 fn parse_region(text: &str) -> Result<PhoneRegion, String> {

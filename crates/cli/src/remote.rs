@@ -79,6 +79,7 @@ impl Remote {
     ) -> Result<Self, Failure> {
         let mut config = ClientConfig::new(cli.api_url.clone());
         config.request_timeout = Duration::from_secs(cli.timeout);
+        config.rate_limit = usize::try_from(cli.rate_limit).unwrap_or(1);
         let client = WazzupClient::new(config)
             .map_err(|e| Failure::new(exit::ERROR, "INTERNAL", e.to_string()))?;
         let provider: Arc<dyn CredentialProvider> = match source {

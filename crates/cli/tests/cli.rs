@@ -1175,3 +1175,90 @@ async fn adopt_shows_the_matches_takes_them_over_with_apply_and_then_apply_keeps
     assert!(fake.user("9f1c-hand-1").is_none());
     assert!(fake.user("9f1c-admin").is_some());
 }
+
+#[tokio::test]
+async fn an_apply_and_the_queued_changes_never_undo_each_others_newer_changes() {
+    use std::sync::Arc;
+    use wazzup_user_sync::adapters::dynamodb::DynamoStateStore;
+    use wazzup_user_sync::config::SyncSettings;
+    use wazzup_user_sync::credentials::{StaticCredentials, parse_secret_value};
+    use wazzup_user_sync::domain::{Change, PhoneRegion, SourceTime, SyncEvent, User};
+    use wazzup_user_sync::service::{ServiceSettings, SyncService};
+    use wazzup_user_sync::wazzup::{ClientConfig, WazzupClient};
+
+    let fake = fake().await;
+    let moto = Moto::start();
+    moto.state_table("order").await;
+    // The deployment's worker, on the same state table.
+    let worker = SyncService::new(
+        WazzupClient::new(ClientConfig::new(fake.url().parse().unwrap())).unwrap(),
+        Arc::new(StaticCredentials::new(parse_secret_value(KEY).unwrap())),
+        ServiceSettings {
+            phone_region: PhoneRegion::default(),
+            sync: SyncSettings::default(),
+            adopt_on_conflict: true,
+            message_days: 7,
+        },
+    )
+    .with_state(Arc::new(DynamoStateStore::new(moto.dynamodb(), "order")));
+    let change = |name: &str, at: SourceTime, key: &str| Change {
+        event: SyncEvent::Upsert(User {
+            id: wazzup_user_sync::domain::UserId::parse("crm-1").unwrap(),
+            name: wazzup_user_sync::domain::UserName::parse(name).unwrap(),
+            phone: None,
+        }),
+        at,
+        key: key.into(),
+        source: Some("generic".into()),
+    };
+    let ago = |seconds: i64| SourceTime::from_millis(SourceTime::now().millis() - seconds * 1000);
+    let aws = [
+        ("AWS_ENDPOINT_URL", moto.url()),
+        ("AWS_REGION", "eu-central-1".to_owned()),
+        ("AWS_ACCESS_KEY_ID", "test".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
+        ("STATE_TABLE", "order".to_owned()),
+    ];
+    let env: Vec<(&str, &str)> = aws.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let dir = temp_dir("order");
+    let file = dir.join("staff.csv");
+    std::fs::write(&file, "id,name,phone\ncrm-1,From The File,\n").unwrap();
+    let file = file.to_str().unwrap();
+
+    // A change made ten minutes ago still waits in the queue while the operator applies the
+    // list, read now: when the worker gets to it, it is older, and dropped.
+    run_in(&fake, &env, &["apply", "--file", file])
+        .await
+        .expect(0);
+    let report = worker
+        .deliver(&[change("Queued", ago(600), "q-1")], None)
+        .await;
+    assert_eq!(report.stale, 1, "{:?}", report.summary);
+    assert_eq!(fake.user("crm-1").unwrap().name, "From The File");
+
+    // The other way: the worker applies a change made now; a list exported five minutes ago,
+    // applied after, is older for that employee, and does not undo it.
+    let report = worker
+        .deliver(&[change("Newest", ago(0), "q-2")], None)
+        .await;
+    assert_eq!(report.summary.upserted, ["crm-1"]);
+    let as_of = ago(300).to_string();
+    let older = dir.join("older.csv");
+    std::fs::write(&older, "id,name,phone\ncrm-1,Stale Name,\n").unwrap();
+    let applied = run_in(
+        &fake,
+        &env,
+        &[
+            "--json",
+            "apply",
+            "--file",
+            older.to_str().unwrap(),
+            "--as-of",
+            &as_of,
+        ],
+    )
+    .await;
+    let report = applied.expect(0).json();
+    assert_eq!(report["result"]["warnings"][0]["code"], "STALE", "{report}");
+    assert_eq!(fake.user("crm-1").unwrap().name, "Newest");
+}

@@ -76,8 +76,8 @@ pub async fn prepare(
         max_delete_share: args.max_delete_share,
     };
     let remote = Remote::connect(cli, key, sync, args.state_table.as_deref()).await?;
-    // The list is the employees as of when it is read.
-    let as_of = SourceTime::now();
+    // The list is the employees as of when it was exported, else when it is read.
+    let as_of = args.as_of.unwrap_or_else(SourceTime::now);
     let input = match &args.crm {
         Some(_) => Input::from_rows(remote.crm_rows(args).await?),
         None => read_input(args)?,
