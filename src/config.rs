@@ -21,6 +21,7 @@
 //! | `SYNC_MANAGE_ALL` | `false` | widens them to every Wazzup user instead (explicit) |
 //! | `SYNC_MAX_DELETE_SHARE` | `0.10` | full sync: the largest share of managed users one run may delete |
 //! | `ADOPT_ON_CONFLICT` | `true` | a hire whose phone an unowned Wazzup user has takes that user over |
+//! | `STACK_NAME` | `standalone` | the `Stack` dimension of every metric (the template sets the stack's name) |
 //! | `MESSAGE_ID_DAYS` | `7` | how long a source's message id is remembered: a retry of it within that is a duplicate, whatever its timestamp |
 
 use std::time::Duration;
@@ -76,6 +77,8 @@ pub struct Config {
     pub adopt_on_conflict: bool,
     /// How long a source's message is remembered, so that a retry of it is known (days).
     pub message_days: u32,
+    /// The stack the metrics carry as a dimension (`STACK_NAME`; the template sets it).
+    pub stack_name: Option<String>,
 }
 
 /// Which users deletions reach beyond those the deployment owns, and the full sync's fences.
@@ -219,6 +222,7 @@ impl Config {
                 .filter(|v| !v.is_empty())
         };
         let crm_secret_id = text("CRM_SECRET_ID");
+        let stack_name = text("STACK_NAME");
         let queue_url = text("QUEUE_URL");
         let state_table = text("STATE_TABLE");
         let max_receive_count = number(&get, "MAX_RECEIVE_COUNT", 40u32)?.max(1);
@@ -272,6 +276,7 @@ impl Config {
             sync,
             adopt_on_conflict,
             message_days,
+            stack_name,
         })
     }
 }

@@ -30,6 +30,9 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Some(stack) = &config.stack_name {
+        wazzup_user_sync::metrics::set_stack(stack);
+    }
     // The phone library's metadata loads on its own thread while the runtime reads the secret
     // and builds the clients; init ends when both are done, so the first request pays for
     // neither.

@@ -174,7 +174,7 @@ impl ScheduledFunction {
             .service
             .full_sync(&mut session, &roster, request)
             .await?;
-        report.ownership().emit("scheduled");
+        report.metrics().emit("scheduled");
         tracing::info!(crm = %input.crm, fetched, dry_run = report.dry_run, "scheduled full sync finished");
         let mut body = serde_json::to_value(&report).unwrap_or_else(|_| json!({}));
         body["crm"] = json!(input.crm);

@@ -70,7 +70,7 @@ proptest! {
     ) {
         let credentials = WebhookCredentials {
             secrets: vec![WebhookSecret::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap()],
-            token: Some("a-token-nobody-guesses-0123456789".to_string().into()),
+            tokens: vec!["a-token-nobody-guesses-0123456789".to_string().into()],
         };
         let mut headers = HeaderMap::new();
         for (name, value) in [("webhook-id", &id), ("webhook-timestamp", &ts), ("webhook-signature", &sig), ("authorization", &auth)] {

@@ -7,6 +7,7 @@ translator), installed by scripts/test.sh. Reaches no network."""
 
 import json
 import os
+import re
 import sys
 
 from cfnlint.decode import decode_str
@@ -33,7 +34,11 @@ env = props["Environment"]["Variables"]
 assert env["WAZZUP_SECRET_ID"] == {"Ref": "WazzupSecretArn"}, env
 assert env["ALLOW_UNAUTHENTICATED"] == {"Ref": "AllowUnauthenticated"}
 assert template["Parameters"]["AllowUnauthenticated"]["Default"] == "false"
-assert props["ReservedConcurrentExecutions"] == {"Ref": "HttpConcurrency"}
+# Deployable on a new account (quota 10): no reservation unless asked for.
+assert template["Parameters"]["HttpConcurrency"]["Default"] == 0
+assert props["ReservedConcurrentExecutions"] == {
+    "Fn::If": ["ReservesConcurrency", {"Ref": "HttpConcurrency"}, {"Ref": "AWS::NoValue"}]
+}
 assert env["REQUEST_BUDGET_SECONDS"] == {"Ref": "RequestBudgetSeconds"}
 assert template["Parameters"]["RequestBudgetSeconds"]["Default"] < 10
 assert "CRM_SECRET_ID" not in env, "the internet-facing function never holds CRM credentials"
@@ -74,12 +79,13 @@ assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
 assert mapping["BatchSize"] == 10
 # One lane: the calls per 5 s of every container that may run at once stay under Wazzup's 500.
 lanes = (
-    int(env["WAZZUP_RATE_LIMIT"]) * template["Parameters"]["HttpConcurrency"]["MaxValue"]
+    # The HTTP function calls Wazzup for SCIM, /sync and direct-mode webhooks only; the README
+    # tells those deployments to reserve HttpConcurrency of 10 or fewer.
+    int(env["WAZZUP_RATE_LIMIT"]) * 10
     + int(worker["Environment"]["Variables"]["WAZZUP_RATE_LIMIT"]) * mapping["ScalingConfig"]["MaximumConcurrency"]
     + int(resources_in["WazzupScheduledSyncFunction"]["Properties"]["Environment"]["Variables"]["WAZZUP_RATE_LIMIT"])
 )
 # And the operators' tool's default, read from its source: it runs beside the functions.
-import re
 with open(os.path.join(here, "..", "crates", "cli", "src", "args.rs"), encoding="utf-8") as f:
     operator = int(re.search(r"pub const OPERATOR_RATE_LIMIT: u64 = (\d+);", f.read()).group(1))
 assert lanes + operator <= 500, (lanes, operator)
@@ -94,7 +100,11 @@ scheduled = template["Resources"]["WazzupScheduledSyncFunction"]
 assert scheduled["Metadata"]["BuildProperties"]["Binary"] == "wazzup-user-sync"
 assert scheduled["Properties"]["Environment"]["Variables"]["WAZZUP_FUNCTION_MODE"] == "scheduled"
 assert "FunctionUrlConfig" not in scheduled["Properties"]
-assert scheduled["Properties"]["ReservedConcurrentExecutions"] == 1
+assert scheduled["Properties"]["ReservedConcurrentExecutions"] == {
+    "Fn::If": ["ReservesConcurrency", 1, {"Ref": "AWS::NoValue"}]
+}
+# The schedule retries once; Lambda's asynchronous retries would add two more runs.
+assert scheduled["Properties"]["EventInvokeConfig"]["MaximumRetryAttempts"] == 0
 assert scheduled["Properties"]["Environment"]["Variables"]["CRM_SECRET_ID"] == {
     "Fn::If": ["HasCrmSecret", {"Ref": "CrmSecretArn"}, {"Ref": "AWS::NoValue"}]
 }
@@ -123,15 +133,60 @@ for function in (props, scheduled["Properties"], worker):
 assert template["Parameters"]["SyncIdPrefix"]["Default"] == ""
 assert template["Parameters"]["SyncManageAll"]["Default"] == "false"
 assert template["Parameters"]["AdoptOnConflict"]["Default"] == "true"
-# Dismissals that may leave access in place, and a filling account, reach the alarm topic.
-for name in ("UnownedDismissalsAlarm", "SeatsLowAlarm"):
-    alarm = template["Resources"][name]["Properties"]
-    assert alarm["AlarmActions"] == {
-        "Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]
-    }, alarm
-    stats = [m["MetricStat"]["Metric"] for m in alarm["Metrics"] if "MetricStat" in m]
-    assert {m["Namespace"] for m in stats} == {"WazzupUserSync"}, stats
-assert template["Resources"]["UnownedDismissalsAlarm"]["Properties"]["Threshold"] == 1
+# Alarms that reach a person: the stack's topic (subscribing AlarmEmail) or the one given, a
+# rule that one of them is, and every alarm notifying it of trouble and of its end.
+resources_all = template["Resources"]
+assert "AlarmsReachAPerson" in template["Rules"]
+assert resources_all["AlarmTopic"]["Condition"] == "CreatesAlarmTopic"
+assert resources_all["AlarmEmailSubscription"]["Properties"]["Protocol"] == "email"
+target = [{"Fn::If": ["HasAlarmTopic", {"Ref": "AlarmTopicArn"}, {"Ref": "AlarmTopic"}]}]
+alarms = {name: r["Properties"] for name, r in resources_all.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+for name in ("HttpErrorsAlarm", "HttpThrottlesAlarm", "HttpServerErrorsAlarm", "WorkerErrorsAlarm",
+             "RefusedAlarm", "DeadLetteredAlarm", "DeadLetterAlarm", "QueueAgeAlarm",
+             "WazzupScheduledSyncErrorsAlarm", "UnownedDismissalsAlarm", "SeatsLowAlarm"):
+    assert name in alarms, name
+for name, alarm in alarms.items():
+    assert alarm["AlarmActions"] == target and alarm["OKActions"] == target, name
+assert alarms["HttpServerErrorsAlarm"]["MetricName"] == "Url5xxCount"
+assert alarms["UnownedDismissalsAlarm"]["Threshold"] == 1
+
+# The metrics: their names are src/metrics.rs's `name` module, their dimensions the stack's and
+# the function's, in the code's lines and in every alarm and widget that names them.
+with open(os.path.join(here, "..", "src", "metrics.rs"), encoding="utf-8") as f:
+    metrics_rs = f.read()
+names_module = metrics_rs[metrics_rs.index("pub mod name {"):]
+names_module = names_module[:names_module.index("\n}\n")]
+emitted = set(re.findall(r'pub const [A-Z_]+: &str = "(\w+)";', names_module))
+assert {"Applied", "Refused", "DeadLettered", "SeatsLeft"} <= emitted, emitted
+assert '"Dimensions": [["Stack", "Function"]]' in metrics_rs
+for name, alarm in alarms.items():
+    for query in alarm.get("Metrics", []):
+        if "MetricStat" in query:
+            metric = query["MetricStat"]["Metric"]
+            assert metric["Namespace"] == "WazzupUserSync", name
+            assert metric["MetricName"] in emitted, (name, metric["MetricName"])
+            dimensions = {d["Name"]: d["Value"] for d in metric["Dimensions"]}
+            assert dimensions["Stack"] == {"Ref": "AWS::StackName"}, name
+for function in resources_all.values():
+    if function["Type"] == "AWS::Serverless::Function":
+        assert function["Properties"]["Environment"]["Variables"]["STACK_NAME"] == {"Ref": "AWS::StackName"}
+dashboard_body = resources_all["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"][0]
+widgets = json.loads(dashboard_body)["widgets"]
+named = set()
+for widget in widgets:
+    for metric in widget["properties"]["metrics"]:
+        if metric[0] == "WazzupUserSync":
+            named.add(metric[1])
+            assert metric[2:4] == ["Stack", "${AWS::StackName}"], metric
+assert named and named <= emitted, named - emitted
+assert {"Accepted", "Applied", "Refused", "Stale", "Retried", "WazzupLatency"} <= named, named
+
+# Nothing lost by a stack operation: the queues and the table are kept on deletion and
+# replacement (a switch to direct mode removes the queues from the template, not their
+# messages), and the table can be restored to any second of the last 35 days.
+for name in ("ChangesQueue", "ChangesDeadLetterQueue", "DeliveryStateTable"):
+    assert resources_all[name]["DeletionPolicy"] == "Retain", name
+    assert resources_all[name]["UpdateReplacePolicy"] == "Retain", name
 
 # What SAM makes of it: the same transform `sam deploy` runs (CodeUri as `sam package` sets it).
 os.environ.setdefault("AWS_DEFAULT_REGION", "eu-central-1")

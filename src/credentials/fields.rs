@@ -34,6 +34,33 @@ impl SecretFields {
         }
     }
 
+    /// A field holding one value or, during a rotation, several: a string (one value, as it
+    /// is), or an array of strings.
+    pub fn text_list(&self, name: &str) -> Result<Vec<SecretString>, SecretError> {
+        let one = |text: &str| {
+            Some(text.trim())
+                .filter(|t| !t.is_empty())
+                .map(|t| SecretString::from(t.to_owned()))
+        };
+        match self.0.get(name) {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::String(text)) => Ok(one(text).into_iter().collect()),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|item| item.as_str().map(one))
+                .collect::<Option<Vec<_>>>()
+                .map(|values| values.into_iter().flatten().collect())
+                .ok_or_else(|| {
+                    SecretError::Invalid(format!(
+                        "\"{name}\" must be a string or an array of strings"
+                    ))
+                }),
+            Some(_) => Err(SecretError::Invalid(format!(
+                "\"{name}\" must be a string or an array of strings"
+            ))),
+        }
+    }
+
     /// A field holding one or more values: an array of strings, or one string whose values are
     /// separated by spaces or commas (as an environment variable holds them).
     pub fn texts(&self, name: &str) -> Result<Vec<SecretString>, SecretError> {

@@ -131,7 +131,7 @@ pub async fn serve(
         .await
     {
         Ok(report) => {
-            report.ownership().emit("http");
+            report.metrics().emit("http");
             let (status, code) = if report.dry_run {
                 ("planned", StatusCode::OK)
             } else if report.plan.is_noop() {

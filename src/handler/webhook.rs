@@ -12,7 +12,7 @@ use super::request::accept_post;
 use super::response::{batch_response, enqueue_response, json_response, refusal_response};
 use super::{App, Counts};
 use crate::domain::SourceTime;
-use crate::metrics::{self, Unit};
+use crate::metrics::{self, Unit, name};
 use crate::service::{BatchReport, EnqueueOutcome};
 use crate::sources::contract::{Inbound, Received, Webhook};
 
@@ -41,9 +41,9 @@ pub async fn serve(
             metrics::emit(
                 "http",
                 &[
-                    ("Accepted", accepted as f64, Unit::Count),
+                    (name::ACCEPTED, accepted as f64, Unit::Count),
                     (
-                        "Rejected",
+                        name::REJECTED,
                         report.summary.rejected.len() as f64,
                         Unit::Count,
                     ),
@@ -66,7 +66,7 @@ pub async fn serve(
                 .service
                 .apply_batch(batch, SourceTime::now(), &mut session)
                 .await;
-            report.ownership().emit("http");
+            report.metrics().emit("http");
             let mut response = batch_response(&report, request_id);
             response.extensions_mut().insert(counts(&report));
             response

@@ -16,7 +16,7 @@ use crate::domain::{
     Change, EmployeeRow, IndexedEvent, InvalidRoster, Owner, Rejection, Roster, Scope, SourceTime,
     Summary, SyncEvent, User, UserId, Warning,
 };
-use crate::metrics::Ownership;
+use crate::metrics::{Outcome, Ownership};
 use crate::plan::{FullPlan, PlanError, Policy, plan_full_sync};
 use crate::wazzup::ListedUser;
 
@@ -60,12 +60,17 @@ pub struct FullSyncReport {
 }
 
 impl FullSyncReport {
-    /// What the run did to whose users, for the metrics.
-    pub fn ownership(&self) -> Ownership {
-        Ownership {
-            adopted: self.adopted.len(),
-            unowned_dismissals: 0,
-            seats_left: Some(self.plan.seats_left),
+    /// What the run came to, for the metrics.
+    pub fn metrics(&self) -> Outcome {
+        Outcome {
+            applied: self.applied.applied(),
+            refused: self.applied.rejected.len(),
+            stale: 0,
+            ownership: Ownership {
+                adopted: self.adopted.len(),
+                unowned_dismissals: 0,
+                seats_left: Some(self.plan.seats_left),
+            },
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use super::error::ApplyError;
 use crate::domain::Summary;
-use crate::metrics::Ownership;
+use crate::metrics::{Outcome, Ownership};
 
 /// How a batch ended.
 #[derive(Debug)]
@@ -48,6 +48,16 @@ impl BatchReport {
             adopted: self.adopted(),
             unowned_dismissals: self.unowned_dismissals(),
             seats_left: self.seats_left,
+        }
+    }
+
+    /// What the batch came to, for the metrics.
+    pub fn metrics(&self) -> Outcome {
+        Outcome {
+            applied: self.summary.applied(),
+            refused: self.summary.rejected.len(),
+            stale: self.stale,
+            ownership: self.ownership(),
         }
     }
 

@@ -17,7 +17,7 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use tokio::time::Instant;
 
 use crate::domain::{Change, LoggedId};
-use crate::metrics::{self, Ownership, Unit};
+use crate::metrics::{self, Ownership, Unit, name};
 use crate::service::{BatchOutcome, Redelivery, SyncService};
 
 /// The worker: the service, how often SQS hands a message out before it dead-letters it, and
@@ -75,13 +75,17 @@ impl Worker {
         let started = Instant::now();
         let (response, counts) = self.handle_counted(event, deadline).await;
         let mut values = vec![
-            ("Applied", counts.applied as f64, Unit::Count),
-            ("Refused", counts.refused as f64, Unit::Count),
-            ("Stale", counts.stale as f64, Unit::Count),
-            ("Retried", counts.retried as f64, Unit::Count),
-            ("DeadLettered", counts.dead_lettered as f64, Unit::Count),
+            (name::APPLIED, counts.applied as f64, Unit::Count),
+            (name::REFUSED, counts.refused as f64, Unit::Count),
+            (name::STALE, counts.stale as f64, Unit::Count),
+            (name::RETRIED, counts.retried as f64, Unit::Count),
             (
-                "WazzupLatency",
+                name::DEAD_LETTERED,
+                counts.dead_lettered as f64,
+                Unit::Count,
+            ),
+            (
+                name::WAZZUP_LATENCY,
                 started.elapsed().as_secs_f64() * 1e3,
                 Unit::Milliseconds,
             ),

@@ -32,10 +32,11 @@ pub fn credentials(secrets: &SecretFields) -> Result<WebhookCredentials, SecretE
                 .map_err(|e| SecretError::Invalid(format!("{SECRETS}: {e}")))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let token: Option<SecretString> = secrets.text(TOKEN)?;
+    // Several during a rotation: the old one and the new one are both accepted meanwhile.
+    let tokens: Vec<SecretString> = secrets.text_list(TOKEN)?;
     Ok(WebhookCredentials {
         secrets: signing,
-        token,
+        tokens,
     })
 }
 
@@ -138,7 +139,7 @@ mod tests {
         .fields;
         let credentials = credentials(&fields).unwrap();
         assert_eq!(credentials.secrets.len(), 2);
-        assert!(credentials.token.is_some() && Generic.enabled(&fields));
+        assert!(credentials.tokens.len() == 1 && Generic.enabled(&fields));
         let bad =
             crate::credentials::parse_secret_value(r#"{"apiKey":"k","webhookSecret":"whsec_%%%"}"#)
                 .unwrap()

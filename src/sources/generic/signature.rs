@@ -92,13 +92,13 @@ impl std::fmt::Debug for WebhookSecret {
 pub struct WebhookCredentials {
     /// Standard Webhooks secrets; a signature made with any of them is accepted.
     pub secrets: Vec<WebhookSecret>,
-    /// The static bearer token.
-    pub token: Option<SecretString>,
+    /// The static bearer tokens (two during a rotation); any of them is accepted.
+    pub tokens: Vec<SecretString>,
 }
 
 impl WebhookCredentials {
     pub fn is_configured(&self) -> bool {
-        !self.secrets.is_empty() || self.token.is_some()
+        !self.secrets.is_empty() || !self.tokens.is_empty()
     }
 }
 
@@ -171,8 +171,12 @@ pub fn authenticate(
     }
 
     let mut failure = None;
-    if let (Some(expected), Some(given)) = (&credentials.token, bearer_token(headers)) {
-        if secrets_equal(given, expected.expose_secret()) {
+    if let Some(given) = bearer_token(headers).filter(|_| !credentials.tokens.is_empty()) {
+        // Every configured token is compared, in constant time each.
+        let matched = (credentials.tokens.iter()).fold(false, |found, expected| {
+            secrets_equal(given, expected.expose_secret()) | found
+        });
+        if matched {
             return Ok(AuthMethod::BearerToken);
         }
         failure = Some(AuthError::BadToken);
@@ -191,7 +195,7 @@ pub fn authenticate(
     if failure.is_none() {
         if has_signature_headers && credentials.secrets.is_empty() {
             failure = Some(AuthError::SignaturesNotConfigured);
-        } else if bearer_token(headers).is_some() && credentials.token.is_none() {
+        } else if bearer_token(headers).is_some() && credentials.tokens.is_empty() {
             failure = Some(AuthError::TokenNotConfigured);
         }
     }
@@ -270,7 +274,7 @@ mod tests {
     fn with_secret() -> WebhookCredentials {
         WebhookCredentials {
             secrets: vec![WebhookSecret::parse(VECTOR_SECRET).unwrap()],
-            token: None,
+            tokens: Vec::new(),
         }
     }
 
@@ -386,7 +390,7 @@ mod tests {
         let old = WebhookSecret::parse("whsec_c2VjcmV0LXRoYXQtd2FzLXJvdGF0ZWQtYXdheQ==").unwrap();
         let creds = WebhookCredentials {
             secrets: vec![old, WebhookSecret::parse(VECTOR_SECRET).unwrap()],
-            token: None,
+            tokens: Vec::new(),
         };
         let header = format!("v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= {VECTOR_SIGNATURE}");
         let headers = signed_headers(VECTOR_ID, VECTOR_TS, &header);
@@ -416,7 +420,7 @@ mod tests {
     fn with_token(token: &str) -> WebhookCredentials {
         WebhookCredentials {
             secrets: vec![],
-            token: Some(SecretString::from(token.to_string())),
+            tokens: vec![SecretString::from(token.to_string())],
         }
     }
 
@@ -424,6 +428,34 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert("authorization", HeaderValue::from_str(value).unwrap());
         headers
+    }
+
+    #[test]
+    fn during_a_rotation_the_old_and_the_new_token_are_both_accepted() {
+        let fields = crate::credentials::parse_secret_value(
+            r#"{"apiKey":"k","webhookToken":["old-token-0123456789","new, token 9876543210"]}"#,
+        )
+        .unwrap()
+        .fields;
+        let creds = super::super::credentials(&fields).unwrap();
+        for accepted in [
+            "Bearer old-token-0123456789",
+            "Bearer new, token 9876543210",
+        ] {
+            assert_eq!(
+                authenticate(&creds, false, &bearer(accepted), b"", 0),
+                Ok(AuthMethod::BearerToken),
+                "{accepted}"
+            );
+        }
+        // A token is taken whole, never split at its spaces or commas.
+        for refused in ["Bearer new", "Bearer token", "Bearer other-token"] {
+            assert_eq!(
+                authenticate(&creds, false, &bearer(refused), b"", 0),
+                Err(AuthError::BadToken),
+                "{refused}"
+            );
+        }
     }
 
     #[test]

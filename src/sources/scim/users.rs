@@ -284,7 +284,7 @@ async fn store(
         return Ok(stored);
     }
     let report = session.apply_events(vec![event]).await;
-    report.ownership().emit("http");
+    report.metrics().emit("http");
     if let BatchOutcome::Failed(error) = &report.outcome {
         return Err(apply_error(error));
     }
@@ -315,7 +315,7 @@ async fn store(
 async fn remove_from_wazzup(id: &str, session: &mut Session<'_>) -> Result<(), ScimError> {
     let event = delete_event(0, id).map_err(|_| not_in_wazzup(id))?;
     let report = session.apply_events(vec![event]).await;
-    report.ownership().emit("http");
+    report.metrics().emit("http");
     if let BatchOutcome::Failed(error) = &report.outcome {
         return Err(apply_error(error));
     }
