@@ -39,7 +39,7 @@ fn main() -> ExitCode {
     let phones = config.phone_region;
     let warm_up = std::thread::spawn(move || phones.warm_up());
     // Lambda hands a container one invocation at a time: one thread runs it, with no
-    // hand-offs between worker threads (measured: see README "Performance").
+    // hand-offs between worker threads (measured: see docs/performance.md).
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -2,7 +2,7 @@
 //! function (`webpki-root-certs`) for Wazzup and the CRMs' APIs, Amazon Trust Services' among
 //! them for AWS, the same on every host, and nothing read from disk at start. Reading and
 //! parsing the system's certificate store cost about 3 ms for each of the two HTTP stacks at
-//! every cold start (README "Performance"); an update of the roots comes with a rebuild, as every
+//! every cold start (docs/performance.md); an update of the roots comes with a rebuild, as every
 //! other dependency's does.
 
 use std::sync::Arc;
@@ -31,7 +31,7 @@ const AMAZON_ROOTS_PEM: &[u8] = include_bytes!("amazon_roots.pem");
 /// The AWS SDK's trust: Amazon Trust Services' roots only, as PEM, which is how its HTTPS
 /// client takes them. It parses them again for each connection set-up it builds (two or more
 /// per cold start); five roots instead of Mozilla's 150 take about 3 ms off every cold start
-/// (README "Performance"), and nothing but an AWS endpoint is trusted for the SDK's calls.
+/// (docs/performance.md), and nothing but an AWS endpoint is trusted for the SDK's calls.
 pub fn aws_trust_store() -> TrustStore {
     TrustStore::empty()
         .with_native_roots(false)

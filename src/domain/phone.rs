@@ -96,7 +96,7 @@ const COMPACT_MIN_DIGITS: usize = 7;
 /// ASCII digits and the separators `( ) - .` and spaces: `+7 (926) 333-45-67` becomes
 /// `+79263334567`. The phone library reads such a number by its digits alone too, but its
 /// patterns (is it a number; does it carry an extension) run over every character written, and
-/// reading a phone is most of a webhook's CPU (README "Performance"): the compact form is the
+/// reading a phone is most of a webhook's CPU (docs/performance.md): the compact form is the
 /// same number for about a third less work. Anything else (letters, an extension, `tel:`,
 /// other scripts, a second `+`) is read as written.
 fn compact(raw: &str) -> Option<String> {

@@ -2,7 +2,7 @@
 //! "span":{…the current span's fields,"name":"…"}}`, the shape of tracing-subscriber's own JSON
 //! format with flattened events and the current span, for about half its work: that format
 //! gathers each event's fields into a map of JSON values before writing them, and parses the
-//! current span's fields back from JSON for every line (README "Performance").
+//! current span's fields back from JSON for every line (docs/performance.md).
 
 use std::fmt::{self, Write};
 
