@@ -69,6 +69,7 @@ fn app(url: &str) -> App {
             },
             adopt_on_conflict: true,
             message_days: 7,
+            seats: Default::default(),
         },
         Arc::new(StaticCredentials::new(credentials)),
         client,

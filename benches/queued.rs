@@ -44,6 +44,7 @@ fn settings() -> Settings {
         },
         adopt_on_conflict: true,
         message_days: 7,
+        seats: Default::default(),
     }
 }
 

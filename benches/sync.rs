@@ -65,6 +65,7 @@ fn app(url: &str) -> App {
             sync: SyncSettings::default(),
             adopt_on_conflict: true,
             message_days: 7,
+            seats: Default::default(),
         },
         Arc::new(StaticCredentials::new(credentials())),
         client(url),
@@ -88,12 +89,22 @@ fn main() {
     let body = batch_body(1000);
 
     // Warm the phone library's global state, which costs a few ms once per container.
-    let _ = generic::parse(body.as_bytes(), PhoneRegion::default(), 1000);
+    let _ = generic::parse(
+        body.as_bytes(),
+        PhoneRegion::default(),
+        1000,
+        &Default::default(),
+    );
     let samples = (0..30)
         .map(|_| {
             let started = Instant::now();
-            let batch =
-                generic::parse(body.as_bytes(), PhoneRegion::default(), 1000).expect("batch");
+            let batch = generic::parse(
+                body.as_bytes(),
+                PhoneRegion::default(),
+                1000,
+                &Default::default(),
+            )
+            .expect("batch");
             let planned = plan(batch.events);
             assert_eq!(planned.upserts.len(), 1000);
             started.elapsed()

@@ -22,6 +22,7 @@
 //! | `SYNC_MAX_DELETE_SHARE` | `0.10` | full sync: the largest share of managed users one run may delete |
 //! | `ADOPT_ON_CONFLICT` | `true` | a hire whose phone an unowned Wazzup user has takes that user over |
 //! | `STACK_NAME` | `standalone` | the `Stack` dimension of every metric (the template sets the stack's name) |
+//! | `SEAT_RULES` | — | who gets a seat, per source: `{"google": {"include": [{"orgUnit": "/Sales/*"}], "exclude": [...]}}` |
 //! | `MESSAGE_ID_DAYS` | `7` | how long a source's message id is remembered: a retry of it within that is a duplicate, whatever its timestamp |
 
 use std::time::Duration;
@@ -29,7 +30,7 @@ use std::time::Duration;
 use url::Url;
 
 use crate::credentials::{Credentials, credentials_from_vars};
-use crate::domain::{PhoneRegion, Scope};
+use crate::domain::{PhoneRegion, Scope, SeatPolicy};
 
 /// How long a source's message is remembered by default: past Standard Webhooks' example retry
 /// schedule (75 hours) and Pipedrive's (minutes).
@@ -79,6 +80,8 @@ pub struct Config {
     pub message_days: u32,
     /// The stack the metrics carry as a dimension (`STACK_NAME`; the template sets it).
     pub stack_name: Option<String>,
+    /// Who gets a seat, per source (`SEAT_RULES`; the sources check what it names at start).
+    pub seats: SeatPolicy,
 }
 
 /// Which users deletions reach beyond those the deployment owns, and the full sync's fences.
@@ -259,6 +262,12 @@ impl Config {
         };
         let adopt_on_conflict = flag_or(&get, "ADOPT_ON_CONFLICT", true)?;
         let message_days = number(&get, "MESSAGE_ID_DAYS", DEFAULT_MESSAGE_DAYS)?.clamp(1, 365);
+        let seats = match text("SEAT_RULES") {
+            None => SeatPolicy::default(),
+            Some(rules) => {
+                SeatPolicy::parse(&rules).map_err(|message| error("SEAT_RULES", message))?
+            }
+        };
         Ok(Self {
             secret_source,
             allow_unauthenticated,
@@ -277,6 +286,7 @@ impl Config {
             adopt_on_conflict,
             message_days,
             stack_name,
+            seats,
         })
     }
 }

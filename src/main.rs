@@ -108,9 +108,10 @@ async fn run_scheduled(
     config: &Config,
     warm_up: JoinHandle<()>,
 ) -> Result<(), lambda_runtime::Error> {
+    wiring::check_seats(config)?;
     let settings = service_settings(&Settings::from(config));
     let service = wiring::service(config, settings).await?;
-    let mut function = ScheduledFunction::new(Arc::new(service))?;
+    let mut function = ScheduledFunction::new(Arc::new(service))?.with_seats(config.seats.clone());
     if let Some(secret_id) = &config.crm_secret_id {
         let client = SecretsManagerCredentials::client_from_environment().await;
         function = function.with_crm_secrets(Arc::new(

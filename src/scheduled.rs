@@ -1,7 +1,8 @@
 //! The scheduled full sync, an entry point: an EventBridge Scheduler rule invokes the function
 //! (in its scheduled mode, `WAZZUP_FUNCTION_MODE=scheduled`) with `{"crm": "pipedrive",
 //! "dryRun": false, "forceDeletes": false, "resend": false, "adopt": false}`; the named source's users API is
-//! read, and the service reconciles Wazzup with its active users, fenced like `POST /sync`.
+//! read, its active users seated by the source's seat rules (`SEAT_RULES`), and the service
+//! reconciles Wazzup with them, fenced like `POST /sync`.
 
 use std::sync::Arc;
 
@@ -10,10 +11,11 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use crate::credentials::{CredentialProvider, SecretError};
-use crate::domain::SourceTime;
+use crate::domain::{SeatPolicy, SourceTime};
 use crate::service::{FullSyncError, FullSyncRequest, SyncService};
 use crate::sources::contract::DirectoryError;
 use crate::sources::registry;
+use crate::sources::seats;
 use crate::sources::users_api::http_client;
 
 /// The scheduler's input.
@@ -111,6 +113,8 @@ pub struct ScheduledFunction {
     /// HTTP function, which faces the internet, then never holds them).
     crm_secrets: Option<Arc<dyn CredentialProvider>>,
     http: reqwest::Client,
+    /// Who gets a seat, per source.
+    seats: SeatPolicy,
 }
 
 impl ScheduledFunction {
@@ -119,7 +123,14 @@ impl ScheduledFunction {
             service,
             crm_secrets: None,
             http: http_client()?,
+            seats: SeatPolicy::default(),
         })
+    }
+
+    /// Seats each source's users by `policy` (checked against the sources beforehand).
+    pub fn with_seats(mut self, policy: SeatPolicy) -> Self {
+        self.seats = policy;
+        self
     }
 
     /// Reads the CRMs' credentials from `provider` instead of the service's secret.
@@ -137,6 +148,7 @@ impl ScheduledFunction {
         if !self.service.full_sync_enabled() {
             return Err(ScheduledError::NotEnabled);
         }
+        let rules = self.seats.rules(&input.crm);
         let directory = registry::by_name(&input.crm)
             .and_then(|source| source.directory())
             .ok_or_else(|| {
@@ -150,19 +162,20 @@ impl ScheduledFunction {
             .adopting_on_conflict(input.adopt);
         // The CRM's list is a snapshot as of now: the plan's changes carry this time.
         let as_of = SourceTime::now();
-        let rows = match &self.crm_secrets {
+        let people = match &self.crm_secrets {
             Some(provider) => {
                 let crm = provider.current().await?;
-                directory.fetch(&crm.fields, &self.http).await?
+                directory.fetch(&crm.fields, &self.http, rules).await?
             }
             None => {
                 directory
-                    .fetch(&session.credentials().fields, &self.http)
+                    .fetch(&session.credentials().fields, &self.http, rules)
                     .await?
             }
         };
-        let fetched = rows.len();
-        let roster = self.service.roster(rows.into_iter().enumerate())?;
+        let fetched = people.len();
+        let seated = seats::seat(people, rules);
+        let roster = self.service.roster(seated.rows.into_iter().enumerate())?;
         let request = FullSyncRequest {
             dry_run: input.dry_run,
             force_deletes: input.force_deletes,
@@ -175,10 +188,19 @@ impl ScheduledFunction {
             .full_sync(&mut session, &roster, request)
             .await?;
         report.metrics().emit("scheduled");
-        tracing::info!(crm = %input.crm, fetched, dry_run = report.dry_run, "scheduled full sync finished");
+        tracing::info!(
+            crm = %input.crm,
+            fetched,
+            inactive = seated.inactive,
+            unseated = seated.unseated,
+            dry_run = report.dry_run,
+            "scheduled full sync finished"
+        );
         let mut body = serde_json::to_value(&report).unwrap_or_else(|_| json!({}));
         body["crm"] = json!(input.crm);
         body["fetched"] = json!(fetched);
+        body["inactive"] = json!(seated.inactive);
+        body["unseated"] = json!(seated.unseated);
         Ok(body)
     }
 }

@@ -30,6 +30,13 @@ pub enum StartupError {
         registry::credential_names()
     )]
     NoWebhookCredentials,
+    #[error("SEAT_RULES: {0}")]
+    SeatRules(String),
+}
+
+/// Refuses seat rules that name an unknown source or a fact its source does not give.
+pub fn check_seats(config: &Config) -> Result<(), StartupError> {
+    registry::check_seats(&config.seats).map_err(StartupError::SeatRules)
 }
 
 /// Every field of the secret the function reads: the sources' and the administrator token.

@@ -30,7 +30,7 @@ proptest! {
 
     #[test]
     fn any_bytes_are_answered_without_panicking(body in proptest::collection::vec(any::<u8>(), 0..512)) {
-        if let Ok(batch) = generic::parse(&body, PhoneRegion::default(), 1000) {
+        if let Ok(batch) = generic::parse(&body, PhoneRegion::default(), 1000, &Default::default()) {
             check_accepted(&batch);
         }
     }
@@ -48,7 +48,7 @@ proptest! {
         phone in prop_oneof![Just(None), "[+0-9 ()-]{0,20}".prop_map(Some), ".{0,20}".prop_map(Some)],
     ) {
         let body = json!({"events": [{"event": kind, "employee": {"id": id, "name": name, "phone": phone}}]});
-        let batch = generic::parse(body.to_string().as_bytes(), PhoneRegion::default(), 1000).unwrap();
+        let batch = generic::parse(body.to_string().as_bytes(), PhoneRegion::default(), 1000, &Default::default()).unwrap();
         prop_assert_eq!(batch.events.len() + batch.rejected.len(), 1);
         check_accepted(&batch);
     }

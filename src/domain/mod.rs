@@ -1,5 +1,5 @@
 //! The domain, the bottom layer: employees as Wazzup users, the sync events that change them,
-//! the complete list a full sync wants, who owns a Wazzup user and how far deletions reach, and the plain report of what was
+//! the complete list a full sync wants, who gets a seat, who owns a Wazzup user and how far deletions reach, and the plain report of what was
 //! done. Every type can only hold a valid value ("parse, don't validate"). Nothing here knows
 //! about HTTP, AWS or Wazzup's wire format, and nothing here imports from another layer.
 
@@ -11,6 +11,7 @@ mod phone;
 mod report;
 mod roster;
 mod scope;
+mod seats;
 mod text;
 mod time;
 
@@ -22,5 +23,6 @@ pub use phone::{Phone, PhoneError, PhoneRegion, mask_phone};
 pub use report::{Rejection, Summary, Warning};
 pub use roster::{InvalidRoster, Problem, Roster, RosterProblem};
 pub use scope::Scope;
+pub use seats::{Facts, SeatPolicy, SeatRules};
 pub use text::{ECHO_CHARS, LoggedId, excerpt};
 pub use time::SourceTime;

@@ -33,7 +33,7 @@ use tracing::Instrument;
 use crate::config::{Config, SyncSettings};
 use crate::credentials::{CredentialProvider, SecretError};
 use crate::deadline::deadline_instant;
-use crate::domain::PhoneRegion;
+use crate::domain::{PhoneRegion, SeatPolicy};
 use crate::service::{ServiceSettings, SyncService};
 use crate::sources::contract::SourceSettings;
 use crate::sources::registry;
@@ -56,6 +56,8 @@ pub struct Settings {
     pub adopt_on_conflict: bool,
     /// How long a source's message is remembered, so that a retry of it is known (days).
     pub message_days: u32,
+    /// Who gets a seat, per source.
+    pub seats: Arc<SeatPolicy>,
 }
 
 impl From<&Config> for Settings {
@@ -69,6 +71,7 @@ impl From<&Config> for Settings {
             sync: config.sync.clone(),
             adopt_on_conflict: config.adopt_on_conflict,
             message_days: config.message_days,
+            seats: Arc::new(config.seats.clone()),
         }
     }
 }
@@ -99,6 +102,7 @@ impl App {
     /// authenticated. An unreachable Secrets Manager is not fatal here: requests answer 503
     /// until it is back.
     pub async fn from_config(config: &Config) -> Result<Self, StartupError> {
+        wiring::check_seats(config)?;
         let settings = Settings::from(config);
         let service = wiring::service(config, service_settings(&settings)).await?;
         let app = Self { settings, service };
@@ -174,6 +178,7 @@ impl App {
             allow_unauthenticated: self.settings.allow_unauthenticated,
             max_body_bytes: self.settings.max_body_bytes,
             max_events: self.settings.max_events,
+            seats: Arc::clone(&self.settings.seats),
         }
     }
 }

@@ -7,7 +7,7 @@ use http::{HeaderMap, header};
 
 use crate::auth::CallerAuthError;
 use crate::credentials::{BoxFuture, SecretError, SecretFields};
-use crate::domain::{EmployeeRow, EventBatch, PhoneRegion};
+use crate::domain::{EmployeeRow, EventBatch, Facts, PhoneRegion, SeatPolicy, SeatRules};
 use tokio::time::Instant;
 
 use crate::service::SyncService;
@@ -62,6 +62,8 @@ pub struct SourceSettings {
     pub max_body_bytes: usize,
     /// The most events one request may carry.
     pub max_events: usize,
+    /// Who gets a seat, per source (`SEAT_RULES`).
+    pub seats: std::sync::Arc<SeatPolicy>,
 }
 
 /// What a source made of a request.
@@ -143,13 +145,25 @@ pub enum DirectoryError {
     BadAnswer(String),
 }
 
-/// A source whose complete list of active users can be read, for the full sync.
+/// One person as a source's users API lists them: the employee, whether the source counts
+/// them active (a suspended, disabled or archived account is not), and what the source knows
+/// of them for the seat rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Person {
+    pub row: EmployeeRow,
+    pub active: bool,
+    pub facts: Facts,
+}
+
+/// A source whose complete list of users can be read, for the full sync. `rules` are the
+/// source's seat rules, for a source that must look up what they name (a group's members).
 pub trait Directory: Sync {
     fn fetch<'a>(
         &'a self,
         secrets: &'a SecretFields,
         http: &'a reqwest::Client,
-    ) -> BoxFuture<'a, Result<Vec<EmployeeRow>, DirectoryError>>;
+        rules: &'a SeatRules,
+    ) -> BoxFuture<'a, Result<Vec<Person>, DirectoryError>>;
 }
 
 /// A source that speaks a whole protocol of its own under a path prefix (SCIM), reading and
@@ -187,6 +201,16 @@ pub trait Source: Sync {
     fn enabled(&self, secrets: &SecretFields) -> bool;
     /// Refuses unusable values of its fields, so that a bad secret is found when it is read.
     fn check_secrets(&self, secrets: &SecretFields) -> Result<(), SecretError>;
+    /// The facts it knows of a person, for the seat rules (`group`, `orgUnit`, `department`,
+    /// `role`, `title`; `attribute.*` for any `attribute.<name>`). None: it takes no rules.
+    fn facts(&self) -> &'static [&'static str] {
+        &[]
+    }
+    /// Refuses seat rules it cannot decide (a group it can only match exactly, say), beyond
+    /// naming facts it does not know, which the registry refuses for every source.
+    fn check_rules(&self, _rules: &SeatRules) -> Result<(), String> {
+        Ok(())
+    }
     fn webhook(&self) -> Option<&dyn Webhook> {
         None
     }

@@ -9,4 +9,5 @@ pub mod generic;
 pub mod pipedrive;
 pub mod registry;
 pub mod scim;
+pub mod seats;
 pub mod users_api;

@@ -8,6 +8,7 @@ use super::generic::Generic;
 use super::pipedrive::Pipedrive;
 use super::scim::Scim;
 use crate::credentials::{SecretError, SecretFields, env_name};
+use crate::domain::SeatPolicy;
 
 /// Every source.
 pub static SOURCES: [&dyn Source; 4] = [&Generic, &Pipedrive, &Bitrix24, &Scim];
@@ -48,6 +49,13 @@ pub fn any_enabled(secrets: &SecretFields) -> bool {
 /// Checks every source's fields; the providers apply it to every value of the secret.
 pub fn check_secrets(secrets: &SecretFields) -> Result<(), SecretError> {
     SOURCES.iter().try_for_each(|s| s.check_secrets(secrets))
+}
+
+/// Checks the seat rules (`SEAT_RULES`) against the sources: each names a source, and only the
+/// facts that source gives.
+pub fn check_seats(policy: &SeatPolicy) -> Result<(), String> {
+    let names: Vec<&str> = SOURCES.iter().map(|s| s.name()).collect();
+    super::seats::check_policy(policy, by_name, &names)
 }
 
 /// The fields of the sources that receive calls, with their variables in local runs, for

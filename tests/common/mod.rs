@@ -99,6 +99,7 @@ pub fn settings() -> Settings {
         },
         adopt_on_conflict: true,
         message_days: 7,
+        seats: Default::default(),
     }
 }
 

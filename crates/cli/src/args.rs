@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use url::Url;
 use wazzup_user_sync::config::DEFAULT_API_URL;
-use wazzup_user_sync::domain::SourceTime;
+use wazzup_user_sync::domain::{SeatPolicy, SourceTime};
+use wazzup_user_sync::sources::registry;
 
 /// This tool's calls to Wazzup per 5 s by default: what the deployment's functions leave of the
 /// account's 500 (the template's worker 2 x 150, HTTP function 10 x 10, scheduled run 40;
@@ -211,10 +212,15 @@ pub struct SyncArgs {
     )]
     pub file: Option<PathBuf>,
 
-    /// Read the employees from this source's users API instead (pipedrive, bitrix24), with the
-    /// credentials of the key's secret (or --crm-secret-id's)
+    /// Read the employees from this source's users API instead (pipedrive, bitrix24, google,
+    /// keycloak, custom), with the credentials of the key's secret (or --crm-secret-id's)
     #[arg(long, value_name = "NAME")]
     pub crm: Option<String>,
+
+    /// Who gets a seat, per source, as the functions' SEAT_RULES: the --crm source's active
+    /// users these rules admit are the list
+    #[arg(long, env = "SEAT_RULES", value_parser = parse_seats, value_name = "JSON", requires = "crm")]
+    pub seat_rules: Option<SeatPolicy>,
 
     /// The secret holding the source's users-API credentials, when not the key's
     #[arg(long, env = "CRM_SECRET_ID", value_name = "ID", requires = "crm")]
@@ -274,6 +280,12 @@ fn parse_api_url(text: &str) -> Result<Url, String> {
         .ok()
         .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
         .ok_or_else(|| format!("\"{text}\" is not an http(s) URL"))
+}
+
+fn parse_seats(text: &str) -> Result<SeatPolicy, String> {
+    let policy = SeatPolicy::parse(text)?;
+    registry::check_seats(&policy)?;
+    Ok(policy)
 }
 
 fn parse_time(text: &str) -> Result<SourceTime, String> {

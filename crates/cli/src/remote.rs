@@ -14,9 +14,13 @@ use wazzup_user_sync::config::SyncSettings;
 use wazzup_user_sync::credentials::{
     CredentialProvider, SecretsManagerCredentials, StaticCredentials, parse_secret_value,
 };
-use wazzup_user_sync::domain::EmployeeRow;
+use wazzup_user_sync::domain::SeatRules;
+
+/// A source without seat rules: everyone active gets a seat.
+static NO_RULES: SeatRules = SeatRules::EMPTY;
 use wazzup_user_sync::service::{ServiceSettings, Session, SyncService};
 use wazzup_user_sync::sources::registry;
+use wazzup_user_sync::sources::seats::{self, Seated};
 use wazzup_user_sync::sources::users_api::http_client;
 use wazzup_user_sync::wazzup::{ClientConfig, WazzupClient};
 
@@ -114,8 +118,9 @@ impl Remote {
     }
 
     /// The employees of the source `--crm` names, read through its users API with the
-    /// credentials of `--crm-secret-id`'s secret, else of the key's.
-    pub async fn crm_rows(&self, args: &SyncArgs) -> Result<Vec<EmployeeRow>, Failure> {
+    /// credentials of `--crm-secret-id`'s secret, else of the key's: its active users that the
+    /// seat rules (`--seat-rules`) admit.
+    pub async fn crm_rows(&self, args: &SyncArgs) -> Result<Seated, Failure> {
         let name = args.crm.as_deref().unwrap_or_default();
         let directory = registry::by_name(name)
             .and_then(|source| source.directory())
@@ -142,10 +147,16 @@ impl Remote {
         .map_err(|e| secret_failure(&e))?;
         let http =
             http_client().map_err(|e| Failure::new(exit::ERROR, "INTERNAL", e.to_string()))?;
-        directory
-            .fetch(&credentials.fields, &http)
+        let rules = args
+            .seat_rules
+            .as_ref()
+            .map(|policy| policy.rules(name))
+            .unwrap_or(&NO_RULES);
+        let people = directory
+            .fetch(&credentials.fields, &http, rules)
             .await
-            .map_err(|e| Failure::new(exit::REMOTE, "CRM_UNAVAILABLE", e.to_string()))
+            .map_err(|e| Failure::new(exit::REMOTE, "CRM_UNAVAILABLE", e.to_string()))?;
+        Ok(seats::seat(people, rules))
     }
 
     /// A session with the key as it is now.

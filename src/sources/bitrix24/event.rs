@@ -6,8 +6,11 @@
 use std::collections::HashMap;
 
 use super::rules;
-use crate::domain::{ECHO_CHARS, EventBatch, PhoneRegion, Rejection, SourceTime, excerpt};
+use crate::domain::{
+    ECHO_CHARS, EventBatch, PhoneRegion, Rejection, SeatRules, SourceTime, excerpt,
+};
 use crate::sources::contract::{BodyError, Received};
+use crate::sources::seats::{self, Kind};
 
 /// The fields of one form-encoded Bitrix24 event.
 pub struct Form(HashMap<String, String>);
@@ -36,8 +39,21 @@ impl Form {
         self.get("auth[application_token]")
     }
 
-    /// The event as sync events: `ONUSERADD` becomes an upsert, any other event is ignored.
-    pub fn into_events(self, region: PhoneRegion) -> Result<Received, BodyError> {
+    /// The user's fields, `data[NAME]` as `NAME` and `data[UF_DEPARTMENT][0]` as `UF_DEPARTMENT`.
+    fn data(&self) -> impl Iterator<Item = (&str, String)> {
+        self.0.iter().filter_map(|(key, value)| {
+            let field = key.strip_prefix("data[")?.split(']').next()?;
+            Some((field, value.clone()))
+        })
+    }
+
+    /// The event as sync events, through the source's seat `rules`: `ONUSERADD` becomes an
+    /// upsert, any other event is ignored.
+    pub fn into_events(
+        self,
+        region: PhoneRegion,
+        rules: &SeatRules,
+    ) -> Result<Received, BodyError> {
         let Some(event) = self.get("event") else {
             return Err(BodyError::WrongShape(
                 "not a Bitrix24 event: the \"event\" field is missing".into(),
@@ -68,7 +84,14 @@ impl Form {
         let row = rules::employee(id, |key| {
             self.get(&format!("data[{key}]")).map(str::to_owned)
         });
-        batch.push(0, row.upsert(0, region));
+        let facts = rules::facts(self.data());
+        seats::push(
+            &mut batch,
+            0,
+            row.upsert(0, region),
+            None,
+            (rules, &facts, Kind::Created),
+        );
         Ok(Received::Batch(batch))
     }
 }
@@ -80,7 +103,7 @@ mod tests {
 
     fn user(body: &str) -> crate::domain::User {
         match Form::parse(body.as_bytes())
-            .into_events(PhoneRegion::default())
+            .into_events(PhoneRegion::default(), &SeatRules::default())
             .unwrap()
         {
             Received::Batch(batch) => match batch.events.into_iter().next().map(|e| e.event) {
@@ -115,16 +138,16 @@ mod tests {
         let form = Form::parse(b"event=ONUSERUPDATE&auth[application_token]=abc");
         assert_eq!(form.application_token(), Some("abc"));
         assert!(matches!(
-            form.into_events(PhoneRegion::default()),
+            form.into_events(PhoneRegion::default(), &SeatRules::default()),
             Ok(Received::Ignored(_))
         ));
         assert!(
             Form::parse(b"data[ID]=1")
-                .into_events(PhoneRegion::default())
+                .into_events(PhoneRegion::default(), &SeatRules::default())
                 .is_err()
         );
-        let Ok(Received::Batch(batch)) =
-            Form::parse(b"event=ONUSERADD&data[ID]=9").into_events(PhoneRegion::default())
+        let Ok(Received::Batch(batch)) = Form::parse(b"event=ONUSERADD&data[ID]=9")
+            .into_events(PhoneRegion::default(), &SeatRules::default())
         else {
             panic!()
         };

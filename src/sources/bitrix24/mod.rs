@@ -10,9 +10,10 @@ pub mod users_api;
 
 use crate::auth::check_shared_secret;
 use crate::credentials::{BoxFuture, SecretError, SecretFields};
-use crate::domain::EmployeeRow;
+use crate::domain::SeatRules;
 use crate::sources::contract::{
-    Directory, DirectoryError, Inbound, Received, Refusal, Route, Source, SourceSettings, Webhook,
+    Directory, DirectoryError, Inbound, Person, Received, Refusal, Route, Source, SourceSettings,
+    Webhook,
 };
 
 /// The Bitrix24 source.
@@ -43,6 +44,10 @@ impl Source for Bitrix24 {
         Ok(())
     }
 
+    fn facts(&self) -> &'static [&'static str] {
+        &["department", "title", "attribute.*"]
+    }
+
     fn webhook(&self) -> Option<&dyn Webhook> {
         Some(self)
     }
@@ -71,7 +76,7 @@ impl Webhook for Bitrix24 {
             tracing::warn!(reason = %error, "request not authenticated");
             Refusal::auth(error, "Bearer")
         })?;
-        form.into_events(settings.phone_region)
+        form.into_events(settings.phone_region, settings.seats.rules(self.name()))
             .map_err(Refusal::Body)
     }
 }
@@ -81,7 +86,8 @@ impl Directory for Bitrix24 {
         &'a self,
         secrets: &'a SecretFields,
         http: &'a reqwest::Client,
-    ) -> BoxFuture<'a, Result<Vec<EmployeeRow>, DirectoryError>> {
+        _rules: &'a SeatRules,
+    ) -> BoxFuture<'a, Result<Vec<Person>, DirectoryError>> {
         Box::pin(users_api::fetch(secrets, http))
     }
 }

@@ -1,8 +1,10 @@
 //! Bitrix24's user, read the same way from its `ONUSERADD` event (`data[NAME]`, ...) and from
 //! `user.get` (`NAME`, ...): the name is `NAME` and `LAST_NAME` joined, else the e-mail, else
-//! the login; the phone is the first of `PERSONAL_MOBILE`, `WORK_PHONE`, `PERSONAL_PHONE`.
+//! the login; the phone is the first of `PERSONAL_MOBILE`, `WORK_PHONE`, `PERSONAL_PHONE`. For
+//! the seat rules, `UF_DEPARTMENT` (department ids) is its `department`, `WORK_POSITION` its
+//! `title`, and every field an `attribute.<FIELD>` (`attribute.USER_TYPE`).
 
-use crate::domain::EmployeeRow;
+use crate::domain::{EmployeeRow, Facts};
 
 /// The phone fields, in the order they are tried.
 const PHONES: [&str; 3] = ["PERSONAL_MOBILE", "WORK_PHONE", "PERSONAL_PHONE"];
@@ -27,6 +29,24 @@ pub fn employee(id: &str, field: impl Fn(&str) -> Option<String>) -> EmployeeRow
         phone,
         wazzup_id: None,
     }
+}
+
+/// What a Bitrix24 user tells the seat rules, from its fields as (name, value) pairs (a field
+/// with several values, such as `UF_DEPARTMENT`, once per value). A field sent is known.
+pub fn facts<'a>(fields: impl IntoIterator<Item = (&'a str, String)>) -> Facts {
+    let mut facts = Facts::new();
+    for (field, value) in fields {
+        let fact = match field {
+            "UF_DEPARTMENT" => Some("department"),
+            "WORK_POSITION" => Some("title"),
+            _ => None,
+        };
+        if let Some(fact) = fact {
+            facts.add(fact, &value);
+        }
+        facts.add(&format!("attribute.{field}"), &value);
+    }
+    facts
 }
 
 #[cfg(test)]

@@ -6,8 +6,7 @@ use serde_json::{Value, json};
 
 use super::rules;
 use crate::credentials::SecretFields;
-use crate::domain::EmployeeRow;
-use crate::sources::contract::DirectoryError;
+use crate::sources::contract::{DirectoryError, Person};
 use crate::sources::users_api::{MAX_PAGES, read_json, text};
 
 /// The inbound webhook URL (`https://<portal>/rest/<user>/<code>/`): it is itself the secret.
@@ -18,11 +17,29 @@ fn is_active(value: Option<&Value>) -> bool {
     !matches!(value, Some(v) if *v == Value::Bool(false) || *v == "N" || *v == "false" || *v == 0)
 }
 
+/// A user's fields as (name, value) pairs, an array's values one by one.
+fn fields(user: &Value) -> Vec<(&str, String)> {
+    let Some(object) = user.as_object() else {
+        return Vec::new();
+    };
+    object
+        .iter()
+        .flat_map(|(field, value)| {
+            match value {
+                Value::Array(values) => values.iter().filter_map(|v| text(Some(v))).collect(),
+                other => text(Some(other)).into_iter().collect::<Vec<_>>(),
+            }
+            .into_iter()
+            .map(move |text| (field.as_str(), text))
+        })
+        .collect()
+}
+
 /// Every active user of the portal.
 pub async fn fetch(
     secrets: &SecretFields,
     http: &reqwest::Client,
-) -> Result<Vec<EmployeeRow>, DirectoryError> {
+) -> Result<Vec<Person>, DirectoryError> {
     let url = secrets
         .text(WEBHOOK_URL)?
         .ok_or(DirectoryError::NotConfigured(WEBHOOK_URL))?;
@@ -49,11 +66,15 @@ pub async fn fetch(
                     .unwrap_or("")
             )));
         };
-        for user in users.iter().filter(|u| is_active(u.get("ACTIVE"))) {
+        for user in users {
             let Some(id) = text(user.get("ID")) else {
                 continue;
             };
-            rows.push(rules::employee(&id, |key| text(user.get(key))));
+            rows.push(Person {
+                row: rules::employee(&id, |key| text(user.get(key))),
+                active: is_active(user.get("ACTIVE")),
+                facts: rules::facts(fields(user)),
+            });
         }
         match answer.get("next").and_then(Value::as_u64) {
             Some(next) if next > start => start = next,

@@ -8,10 +8,11 @@
 use serde_json::Value;
 
 use crate::domain::{
-    ECHO_CHARS, EventBatch, FieldError, PhoneRegion, Rejection, SourceTime, SyncEvent, Warning,
-    delete_event, excerpt, text_or_integer, upsert_event,
+    ECHO_CHARS, EventBatch, Facts, FieldError, PhoneRegion, Rejection, SeatRules, SourceTime,
+    SyncEvent, Warning, delete_event, excerpt, text_or_integer, upsert_event,
 };
 use crate::sources::contract::BodyError;
+use crate::sources::seats::{self, Kind};
 
 fn reject(index: usize, id: Option<&str>, reason: &str, message: impl Into<String>) -> Rejection {
     Rejection::at(index, id, reason, message)
@@ -22,7 +23,12 @@ pub const EVENT_TYPES: [&str; 3] = ["employee.created", "employee.updated", "emp
 
 /// Parses a generic webhook body of at most `max_events` events. Fails only when the body as
 /// a whole is unusable; individual bad events become rejections in the returned batch.
-pub fn parse(body: &[u8], region: PhoneRegion, max_events: usize) -> Result<EventBatch, BodyError> {
+pub fn parse(
+    body: &[u8],
+    region: PhoneRegion,
+    max_events: usize,
+    rules: &SeatRules,
+) -> Result<EventBatch, BodyError> {
     let value: Value = serde_json::from_slice(body)
         .map_err(|e| BodyError::NotJson(format!("body is not valid JSON: {e}")))?;
     let Value::Object(mut top) = value else {
@@ -55,7 +61,16 @@ pub fn parse(body: &[u8], region: PhoneRegion, max_events: usize) -> Result<Even
     let mut batch = EventBatch::default();
     for (index, item) in items.iter().enumerate() {
         match occurred_at(index, item) {
-            Ok(at) => batch.push_at(index, parse_event(index, item, region), at),
+            Ok(at) => {
+                let seat = (rules, &facts(item), kind(item));
+                seats::push(
+                    &mut batch,
+                    index,
+                    parse_event(index, item, region),
+                    at,
+                    seat,
+                );
+            }
             Err(rejection) => batch.rejected.push(rejection),
         }
     }
@@ -63,6 +78,59 @@ pub fn parse(body: &[u8], region: PhoneRegion, max_events: usize) -> Result<Even
 }
 
 /// The event's optional `occurredAt`: when the source made the change (RFC 3339).
+/// Whether the event makes the employee or changes one.
+fn kind(item: &Value) -> Kind {
+    match item.get("event").and_then(Value::as_str) {
+        Some("employee.created") => Kind::Created,
+        _ => Kind::Updated,
+    }
+}
+
+/// What the employee carries for the seat rules: `groups`, `orgUnit`, `department`, `role`,
+/// `title` (a string or an array of strings) and `attributes` (an object: `attribute.<name>`).
+/// A field sent, even empty, is known; one left out is not.
+fn facts(item: &Value) -> Facts {
+    let mut facts = Facts::new();
+    let Some(employee) = item.get("employee").and_then(Value::as_object) else {
+        return facts;
+    };
+    let mut add = |name: &str, value: &Value| {
+        facts.know(name);
+        match value {
+            Value::Array(values) => values.iter().for_each(|v| {
+                if let Some(text) = text_or_integer(v) {
+                    facts.add(name, &text);
+                }
+            }),
+            Value::Bool(flag) => {
+                facts.add(name, if *flag { "true" } else { "false" });
+            }
+            other => {
+                if let Some(text) = text_or_integer(other) {
+                    facts.add(name, &text);
+                }
+            }
+        }
+    };
+    for (field, fact) in [
+        ("groups", "group"),
+        ("orgUnit", "orgUnit"),
+        ("department", "department"),
+        ("role", "role"),
+        ("title", "title"),
+    ] {
+        if let Some(value) = employee.get(field) {
+            add(fact, value);
+        }
+    }
+    if let Some(Value::Object(attributes)) = employee.get("attributes") {
+        for (name, value) in attributes {
+            add(&format!("attribute.{name}"), value);
+        }
+    }
+    facts
+}
+
 fn occurred_at(index: usize, item: &Value) -> Result<Option<SourceTime>, Rejection> {
     match item.get("occurredAt") {
         None | Some(Value::Null) => Ok(None),
@@ -177,7 +245,12 @@ mod tests {
     use crate::domain::{IndexedEvent, UserId};
 
     fn parse_str(body: &str) -> Result<EventBatch, BodyError> {
-        parse(body.as_bytes(), PhoneRegion::default(), 1000)
+        parse(
+            body.as_bytes(),
+            PhoneRegion::default(),
+            1000,
+            &SeatRules::default(),
+        )
     }
 
     #[test]
@@ -302,7 +375,12 @@ mod tests {
         ));
         let eleven = format!(r#"{{"events": [{}]}}"#, ["{}"; 11].join(","));
         assert_eq!(
-            parse(eleven.as_bytes(), PhoneRegion::default(), 10),
+            parse(
+                eleven.as_bytes(),
+                PhoneRegion::default(),
+                10,
+                &SeatRules::default()
+            ),
             Err(BodyError::TooManyEvents { count: 11, max: 10 })
         );
     }

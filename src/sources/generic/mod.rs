@@ -94,6 +94,17 @@ impl Source for Generic {
         credentials(secrets).map(|_| ())
     }
 
+    fn facts(&self) -> &'static [&'static str] {
+        &[
+            "group",
+            "orgUnit",
+            "department",
+            "role",
+            "title",
+            "attribute.*",
+        ]
+    }
+
     fn webhook(&self) -> Option<&dyn Webhook> {
         Some(self)
     }
@@ -112,8 +123,14 @@ impl Webhook for Generic {
                 "the body must be JSON, sent with Content-Type: application/json",
             ));
         }
-        let mut batch = format::parse(request.body, settings.phone_region, settings.max_events)
-            .map_err(Refusal::Body)?;
+        let rules = settings.seats.rules(self.name());
+        let mut batch = format::parse(
+            request.body,
+            settings.phone_region,
+            settings.max_events,
+            rules,
+        )
+        .map_err(Refusal::Body)?;
         // A signed request says, under its signature, which message it is and when this try of
         // it was sent (a retry is sent later: it is not when the change was made).
         if method == AuthMethod::Signature {

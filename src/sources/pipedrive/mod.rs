@@ -12,9 +12,10 @@ use secrecy::ExposeSecret;
 
 use crate::auth::{BasicAuth, check_basic};
 use crate::credentials::{BoxFuture, SecretError, SecretFields};
-use crate::domain::EmployeeRow;
+use crate::domain::SeatRules;
 use crate::sources::contract::{
-    Directory, DirectoryError, Inbound, Received, Refusal, Route, Source, SourceSettings, Webhook,
+    Directory, DirectoryError, Inbound, Person, Received, Refusal, Route, Source, SourceSettings,
+    Webhook,
 };
 
 /// The Pipedrive source.
@@ -66,6 +67,10 @@ impl Source for Pipedrive {
         Ok(())
     }
 
+    fn facts(&self) -> &'static [&'static str] {
+        &["role", "attribute.*"]
+    }
+
     fn webhook(&self) -> Option<&dyn Webhook> {
         Some(self)
     }
@@ -92,7 +97,12 @@ impl Webhook for Pipedrive {
                 "the body must be JSON, sent with Content-Type: application/json",
             ));
         }
-        webhook::parse(request.body, settings.phone_region).map_err(Refusal::Body)
+        webhook::parse(
+            request.body,
+            settings.phone_region,
+            settings.seats.rules(self.name()),
+        )
+        .map_err(Refusal::Body)
     }
 }
 
@@ -101,7 +111,8 @@ impl Directory for Pipedrive {
         &'a self,
         secrets: &'a SecretFields,
         http: &'a reqwest::Client,
-    ) -> BoxFuture<'a, Result<Vec<EmployeeRow>, DirectoryError>> {
+        _rules: &'a SeatRules,
+    ) -> BoxFuture<'a, Result<Vec<Person>, DirectoryError>> {
         Box::pin(users_api::fetch(secrets, http))
     }
 }

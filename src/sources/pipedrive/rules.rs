@@ -1,10 +1,12 @@
 //! Pipedrive's user, read the same way for its webhooks and its users API: the user's `id` is
 //! the Wazzup id (as text), `name` the name, `phone` the phone, and `active_flag` false (also
-//! `"false"`, `"N"` or `0`) means deactivated, which removes the user from Wazzup.
+//! `"false"`, `"N"` or `0`) means deactivated, which removes the user from Wazzup. For the seat
+//! rules, `role_id` is its `role`, and each of its other plain fields an `attribute.<field>`
+//! (`attribute.is_admin`, `attribute.lang`).
 
 use serde_json::{Map, Value};
 
-use crate::domain::{EmployeeRow, text_or_integer};
+use crate::domain::{EmployeeRow, Facts, text_or_integer};
 
 /// Whether the user is active: an absent flag counts as active.
 pub fn is_active(user: &Map<String, Value>) -> bool {
@@ -20,6 +22,27 @@ pub fn employee(id: &str, user: &Map<String, Value>) -> EmployeeRow {
         phone: user.get("phone").and_then(text_or_integer),
         wazzup_id: None,
     }
+}
+
+/// What a Pipedrive user tells the seat rules.
+pub fn facts(user: &Map<String, Value>) -> Facts {
+    let mut facts = Facts::new();
+    facts.know("role");
+    if let Some(role) = user.get("role_id").and_then(text_or_integer) {
+        facts.add("role", &role);
+    }
+    for (field, value) in user {
+        let text = match value {
+            Value::Bool(flag) => Some(flag.to_string()),
+            other => text_or_integer(other),
+        };
+        let name = format!("attribute.{field}");
+        facts.know(&name);
+        if let Some(text) = text {
+            facts.add(&name, &text);
+        }
+    }
+    facts
 }
 
 #[cfg(test)]

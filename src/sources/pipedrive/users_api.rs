@@ -1,24 +1,23 @@
 //! Pipedrive's users API for the full sync: `GET /v1/users` with the API token (header
-//! `x-api-token`), active users only.
+//! `x-api-token`), every user with whether it is active and its facts.
 
 use secrecy::ExposeSecret;
 use serde_json::Value;
 
 use super::rules;
 use crate::credentials::SecretFields;
-use crate::domain::EmployeeRow;
-use crate::sources::contract::DirectoryError;
+use crate::sources::contract::{DirectoryError, Person};
 use crate::sources::users_api::{read_json, text};
 
 pub const API_TOKEN: &str = "pipedriveApiToken";
 pub const API_URL: &str = "pipedriveApiUrl";
 const DEFAULT_API_URL: &str = "https://api.pipedrive.com";
 
-/// Every active user of the Pipedrive account.
+/// Every user of the Pipedrive account.
 pub async fn fetch(
     secrets: &SecretFields,
     http: &reqwest::Client,
-) -> Result<Vec<EmployeeRow>, DirectoryError> {
+) -> Result<Vec<Person>, DirectoryError> {
     let token = secrets
         .text(API_TOKEN)?
         .ok_or(DirectoryError::NotConfigured(API_TOKEN))?;
@@ -42,7 +41,12 @@ pub async fn fetch(
     Ok(users
         .iter()
         .filter_map(Value::as_object)
-        .filter(|user| rules::is_active(user))
-        .filter_map(|user| Some(rules::employee(&text(user.get("id"))?, user)))
+        .filter_map(|user| {
+            Some(Person {
+                row: rules::employee(&text(user.get("id"))?, user),
+                active: rules::is_active(user),
+                facts: rules::facts(user),
+            })
+        })
         .collect())
 }

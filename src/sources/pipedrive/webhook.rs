@@ -13,10 +13,11 @@ use serde_json::{Map, Value};
 
 use super::rules;
 use crate::domain::{
-    ECHO_CHARS, EventBatch, PhoneRegion, Rejection, SourceTime, delete_event, excerpt,
-    text_or_integer,
+    ECHO_CHARS, EventBatch, Facts, PhoneRegion, Rejection, SeatRules, SourceTime, delete_event,
+    excerpt, text_or_integer,
 };
 use crate::sources::contract::{BodyError, Received};
+use crate::sources::seats::{self, Kind};
 
 fn id_text(value: Option<&Value>) -> Option<String> {
     value.and_then(text_or_integer)
@@ -54,8 +55,8 @@ fn when(meta: &Map<String, Value>) -> Option<SourceTime> {
     }
 }
 
-/// Parses one Pipedrive webhook body.
-pub fn parse(body: &[u8], region: PhoneRegion) -> Result<Received, BodyError> {
+/// Parses one Pipedrive webhook body, through the source's seat `rules`.
+pub fn parse(body: &[u8], region: PhoneRegion, rules: &SeatRules) -> Result<Received, BodyError> {
     let value: Value = serde_json::from_slice(body)
         .map_err(|e| BodyError::NotJson(format!("body is not valid JSON: {e}")))?;
     let Value::Object(top) = value else {
@@ -140,7 +141,12 @@ pub fn parse(body: &[u8], region: PhoneRegion) -> Result<Received, BodyError> {
             "the webhook carries no current user data",
         )),
     };
-    batch.push(0, result);
+    let kind = match action_word {
+        Some("create" | "added") => Kind::Created,
+        _ => Kind::Updated,
+    };
+    let facts = current.map(rules::facts).unwrap_or_else(Facts::new);
+    seats::push(&mut batch, 0, result, None, (rules, &facts, kind));
     Ok(Received::Batch(batch))
 }
 
@@ -150,7 +156,13 @@ mod tests {
     use crate::domain::{SyncEvent, UserId};
 
     fn events(body: &str) -> Vec<SyncEvent> {
-        match parse(body.as_bytes(), PhoneRegion::default()).unwrap() {
+        match parse(
+            body.as_bytes(),
+            PhoneRegion::default(),
+            &SeatRules::default(),
+        )
+        .unwrap()
+        {
             Received::Batch(batch) => batch.events.into_iter().map(|e| e.event).collect(),
             Received::Ignored(reason) => panic!("ignored: {reason}"),
         }
@@ -216,6 +228,7 @@ mod tests {
             br#"{"meta":{"action":"delete","entity":"user","entity_id":"17","id":"9f1c-uuid",
                  "timestamp":"2026-11-23T06:00:01.000Z"},"data":null,"previous":{"id":17}}"#,
             PhoneRegion::default(),
+            &SeatRules::default(),
         )
         .unwrap();
         let Received::Batch(v2) = v2 else { panic!() };
@@ -225,6 +238,7 @@ mod tests {
             br#"{"event":"deleted.user","meta":{"action":"deleted","object":"user","id":23,
                  "timestamp":1795413602},"current":null,"previous":{"id":23}}"#,
             PhoneRegion::default(),
+            &SeatRules::default(),
         )
         .unwrap();
         let Received::Batch(v1) = v1 else { panic!() };
@@ -237,12 +251,14 @@ mod tests {
         let deal = parse(
             br#"{"meta":{"action":"change","entity":"deal","entity_id":"1"},"data":{"id":1}}"#,
             PhoneRegion::default(),
+            &SeatRules::default(),
         )
         .unwrap();
         assert!(matches!(deal, Received::Ignored(reason) if reason.contains("deal")));
         let v1 = parse(
             br#"{"event":"updated.person","current":{"id":5}}"#,
             PhoneRegion::default(),
+            &SeatRules::default(),
         )
         .unwrap();
         assert!(matches!(v1, Received::Ignored(_)));
@@ -253,13 +269,21 @@ mod tests {
         let parsed = parse(
             br#"{"meta":{"action":"create","entity":"user","entity_id":"9"},"data":{"id":9,"name":""}}"#,
             PhoneRegion::default(),
+            &SeatRules::default(),
         )
         .unwrap();
         let Received::Batch(batch) = parsed else {
             panic!()
         };
         assert_eq!(batch.rejected[0].reason, "EMPTY_FIELD");
-        assert!(parse(b"[1]", PhoneRegion::default()).is_err());
-        assert!(parse(br#"{"hello":"world"}"#, PhoneRegion::default()).is_err());
+        assert!(parse(b"[1]", PhoneRegion::default(), &SeatRules::default()).is_err());
+        assert!(
+            parse(
+                br#"{"hello":"world"}"#,
+                PhoneRegion::default(),
+                &SeatRules::default()
+            )
+            .is_err()
+        );
     }
 }

@@ -79,7 +79,18 @@ pub async fn prepare(
     // The list is the employees as of when it was exported, else when it is read.
     let as_of = args.as_of.unwrap_or_else(SourceTime::now);
     let input = match &args.crm {
-        Some(_) => Input::from_rows(remote.crm_rows(args).await?),
+        Some(name) => {
+            let seated = remote.crm_rows(args).await?;
+            if !out.json {
+                out.note(&format!(
+                    "{name}: {} active people with a seat, {} inactive, {} outside the seat rules",
+                    seated.rows.len(),
+                    seated.inactive,
+                    seated.unseated
+                ));
+            }
+            Input::from_rows(seated.rows)
+        }
         None => read_input(args)?,
     };
     let (roster, warnings) = roster(input, &remote.service, &source)?;
