@@ -466,8 +466,12 @@ async fn the_scheduled_full_sync_through_cargo_lambda() {
     let report = invoke_with(port, &["--data-ascii".as_ref(), input.as_ref()], input);
     assert_eq!(report["crm"], "pipedrive", "{report}");
     assert_eq!(
-        report["fetched"], 12,
-        "the inactive Pipedrive user is not fetched: {report}"
+        report["fetched"], 13,
+        "every Pipedrive user is read: {report}"
+    );
+    assert_eq!(
+        report["inactive"], 1,
+        "the deactivated Pipedrive user counts as dismissed: {report}"
     );
     assert_eq!(report["plan"]["create"], serde_json::json!(["112"]));
     assert_eq!(report["plan"]["delete"], serde_json::json!(["111"]));

@@ -47,7 +47,7 @@ const SIDE: [&str; 8] = [
 ];
 
 /// What a source's folder may import from `sources/` besides itself.
-const SOURCES_SHARED: [&str; 2] = ["contract", "users_api"];
+const SOURCES_SHARED: [&str; 4] = ["contract", "oauth", "seats", "users_api"];
 
 fn rank(top: &str) -> Option<u8> {
     LAYERS

@@ -86,6 +86,20 @@ impl SecretFields {
         }
     }
 
+    /// A field holding a JSON document (a key file): the object as it is in the secret, or
+    /// text holding it (as an environment variable does). `None` when absent or blank.
+    pub fn document(&self, name: &str) -> Result<Option<SecretString>, SecretError> {
+        match self.0.get(name) {
+            Some(Value::Object(_)) => {
+                Ok(self.0.get(name).map(|v| SecretString::from(v.to_string())))
+            }
+            Some(Value::Array(_) | Value::Bool(_) | Value::Number(_)) => Err(SecretError::Invalid(
+                format!("\"{name}\" must be a JSON object, or text holding one"),
+            )),
+            _ => self.text(name),
+        }
+    }
+
     /// Whether a field is set to something other than null or blank text.
     pub fn is_set(&self, name: &str) -> bool {
         match self.0.get(name) {

@@ -5,7 +5,11 @@
 
 pub mod bitrix24;
 pub mod contract;
+pub mod custom;
 pub mod generic;
+pub mod google;
+pub mod keycloak;
+pub mod oauth;
 pub mod pipedrive;
 pub mod registry;
 pub mod scim;

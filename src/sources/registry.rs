@@ -4,14 +4,19 @@
 
 use super::bitrix24::Bitrix24;
 use super::contract::{Route, Source};
+use super::custom::Custom;
 use super::generic::Generic;
+use super::google::Google;
+use super::keycloak::Keycloak;
 use super::pipedrive::Pipedrive;
 use super::scim::Scim;
 use crate::credentials::{SecretError, SecretFields, env_name};
 use crate::domain::SeatPolicy;
 
 /// Every source.
-pub static SOURCES: [&dyn Source; 4] = [&Generic, &Pipedrive, &Bitrix24, &Scim];
+pub static SOURCES: [&dyn Source; 7] = [
+    &Generic, &Pipedrive, &Bitrix24, &Scim, &Google, &Keycloak, &Custom,
+];
 
 /// The source named `name` (`"pipedrive"`).
 pub fn by_name(name: &str) -> Option<&'static dyn Source> {

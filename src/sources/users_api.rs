@@ -1,5 +1,6 @@
-//! What the CRMs' users-API readers share: an HTTP client with bounded timeouts, reading a JSON
-//! answer, and reading a field as trimmed text.
+//! What the CRMs' users-API readers share: an HTTP client with bounded timeouts that follows no
+//! redirect (a credential never travels to a host it was not given for), reading a JSON answer
+//! with a few bounded retries of 429 and 5xx, and reading a field as trimmed text.
 
 use std::time::Duration;
 
@@ -11,7 +12,13 @@ use crate::domain::text_or_integer;
 /// The most pages read from a paged CRM API (Wazzup holds at most 1,000 users).
 pub const MAX_PAGES: usize = 200;
 
-/// An HTTP client for CRM APIs, with bounded timeouts.
+/// How often a request a CRM answered 429 or 5xx (or that could not connect) is tried in all.
+const TRIES: u32 = 4;
+
+/// The longest wait between two tries, whatever `Retry-After` asks.
+const MAX_WAIT: Duration = Duration::from_secs(10);
+
+/// An HTTP client for CRM APIs, with bounded timeouts and no redirects.
 pub fn http_client() -> Result<reqwest::Client, DirectoryError> {
     let tls =
         crate::tls::rustls_config().map_err(|e| DirectoryError::Unreachable(e.to_string()))?;
@@ -19,6 +26,7 @@ pub fn http_client() -> Result<reqwest::Client, DirectoryError> {
         .user_agent(concat!("wazzup-user-sync/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(Duration::from_secs(3))
         .timeout(Duration::from_secs(15))
+        .redirect(reqwest::redirect::Policy::none())
         .tls_backend_preconfigured(tls)
         .build()
         .map_err(|e| DirectoryError::Unreachable(e.to_string()))
@@ -29,6 +37,15 @@ pub fn http_client() -> Result<reqwest::Client, DirectoryError> {
 pub async fn read_json(
     response: Result<reqwest::Response, reqwest::Error>,
 ) -> Result<Value, DirectoryError> {
+    read_page(response)
+        .await?
+        .ok_or_else(|| DirectoryError::BadAnswer("the answer has no content (204)".into()))
+}
+
+/// Like [`read_json`], but `204 No Content` (a page past the last, for some APIs) is `None`.
+pub async fn read_page(
+    response: Result<reqwest::Response, reqwest::Error>,
+) -> Result<Option<Value>, DirectoryError> {
     let response =
         response.map_err(|e| DirectoryError::Unreachable(e.without_url().to_string()))?;
     let status = response.status();
@@ -36,13 +53,71 @@ pub async fn read_json(
         .bytes()
         .await
         .map_err(|e| DirectoryError::Unreachable(e.without_url().to_string()))?;
+    if status == reqwest::StatusCode::NO_CONTENT {
+        return Ok(None);
+    }
     if !status.is_success() {
+        let mut detail: String = String::from_utf8_lossy(&body).chars().take(200).collect();
+        if status.is_redirection() {
+            detail = format!("redirects are not followed; give the final URL ({detail})");
+        }
         return Err(DirectoryError::Refused {
             status: status.as_u16(),
-            detail: String::from_utf8_lossy(&body).chars().take(200).collect(),
+            detail,
         });
     }
-    serde_json::from_slice(&body).map_err(|e| DirectoryError::BadAnswer(e.to_string()))
+    serde_json::from_slice(&body)
+        .map(Some)
+        .map_err(|e| DirectoryError::BadAnswer(e.to_string()))
+}
+
+/// Sends the request `build` makes, again after a 429, a 5xx or a failed connection (waiting
+/// as `Retry-After` says, else 1, 2, 4 s; at most [`MAX_WAIT`] each), and reads its page.
+pub async fn get_page(
+    build: impl Fn() -> reqwest::RequestBuilder,
+) -> Result<Option<Value>, DirectoryError> {
+    let mut wait = Duration::from_secs(1);
+    for attempt in 1..=TRIES {
+        let response = build().send().await;
+        let retry_after = match &response {
+            Ok(answer) if answer.status().as_u16() == 429 || answer.status().is_server_error() => {
+                Some(retry_after(answer).unwrap_or(wait))
+            }
+            Err(error) if error.is_connect() || error.is_timeout() => Some(wait),
+            _ => None,
+        };
+        match retry_after {
+            Some(pause) if attempt < TRIES => {
+                tracing::info!(
+                    status = response.as_ref().map(|r| r.status().as_u16()).unwrap_or(0),
+                    attempt,
+                    "the CRM asked to wait; trying again"
+                );
+                tokio::time::sleep(pause.min(MAX_WAIT)).await;
+                wait *= 2;
+            }
+            _ => return read_page(response).await,
+        }
+    }
+    Err(DirectoryError::Unreachable(
+        "the CRM kept refusing; tries exhausted".into(),
+    ))
+}
+
+/// Like [`get_page`], for an API that always answers with content.
+pub async fn get_json(
+    build: impl Fn() -> reqwest::RequestBuilder,
+) -> Result<Value, DirectoryError> {
+    get_page(build)
+        .await?
+        .ok_or_else(|| DirectoryError::BadAnswer("the answer has no content (204)".into()))
+}
+
+/// `Retry-After` in seconds.
+fn retry_after(response: &reqwest::Response) -> Option<Duration> {
+    let value = response.headers().get(reqwest::header::RETRY_AFTER)?;
+    let seconds: u64 = value.to_str().ok()?.trim().parse().ok()?;
+    Some(Duration::from_secs(seconds))
 }
 
 /// A field as trimmed, non-empty text (text or an integer).
@@ -50,4 +125,30 @@ pub fn text(value: Option<&Value>) -> Option<String> {
     text_or_integer(value?)
         .map(|t| t.trim().to_owned())
         .filter(|t| !t.is_empty())
+}
+
+/// Whether `url` may carry a credential: https, or http to this machine (tests, local runs).
+pub fn is_safe_url(url: &url::Url) -> bool {
+    match url.scheme() {
+        "https" => url.host().is_some(),
+        "http" => match url.host() {
+            Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        },
+        _ => false,
+    }
+}
+
+/// Reads `text` as a URL that may carry a credential, naming `field` in the error.
+pub fn safe_url(field: &str, text: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(text.trim())
+        .map_err(|_| format!("\"{field}\" is not a URL (https://...)"))?;
+    if !is_safe_url(&url) {
+        return Err(format!(
+            "\"{field}\" must be an https URL (plain http only to this machine, for tests)"
+        ));
+    }
+    Ok(url)
 }

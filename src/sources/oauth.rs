@@ -1,0 +1,96 @@
+//! OAuth 2.0 access tokens for the users APIs that need one (Google's signed-assertion grant,
+//! Keycloak's client credentials): the token endpoint's form post, and a per-container cache
+//! that hands a token out until a minute before it expires.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
+
+use super::contract::DirectoryError;
+use super::users_api::get_json;
+
+/// A token is not handed out in its last minute (a run must not start with one about to end).
+const MARGIN: Duration = Duration::from_secs(60);
+
+/// How long a token without `expires_in` is kept.
+const DEFAULT_LIFETIME: Duration = Duration::from_secs(300);
+
+/// The most tokens kept (one per credential and scope in practice).
+const MAX_CACHED: usize = 32;
+
+struct Cached {
+    token: SecretString,
+    until: Instant,
+}
+
+fn cache() -> &'static Mutex<HashMap<String, Cached>> {
+    static CACHE: OnceLock<Mutex<HashMap<String, Cached>>> = OnceLock::new();
+    CACHE.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+/// The cached token for `key` (who asks, for what), else a new one from `url` with `form`,
+/// cached until its `expires_in` less a minute.
+pub async fn token(
+    key: &str,
+    http: &reqwest::Client,
+    url: &str,
+    form: &[(&str, &str)],
+) -> Result<SecretString, DirectoryError> {
+    if let Ok(cached) = cache().lock()
+        && let Some(hit) = cached.get(key).filter(|c| c.until > Instant::now())
+    {
+        return Ok(hit.token.clone());
+    }
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form)
+        .finish();
+    let answer = get_json(|| {
+        http.post(url)
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .body(body.clone())
+    })
+    .await
+    .map_err(|e| match e {
+        DirectoryError::Refused { status, detail } => DirectoryError::Refused {
+            status,
+            detail: format!("the token endpoint refused the credential: {detail}"),
+        },
+        other => other,
+    })?;
+    let token = answer
+        .get("access_token")
+        .and_then(Value::as_str)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            DirectoryError::BadAnswer("the token endpoint's answer has no access_token".into())
+        })?;
+    let lifetime = answer
+        .get("expires_in")
+        .and_then(Value::as_u64)
+        .map_or(DEFAULT_LIFETIME, Duration::from_secs);
+    let token = SecretString::from(token.to_owned());
+    if let Ok(mut cached) = cache().lock() {
+        if cached.len() >= MAX_CACHED {
+            cached.clear();
+        }
+        cached.insert(
+            key.to_owned(),
+            Cached {
+                token: token.clone(),
+                until: Instant::now() + lifetime.saturating_sub(MARGIN),
+            },
+        );
+    }
+    Ok(token)
+}
+
+/// `Authorization: Bearer <token>`'s value.
+pub fn bearer(token: &SecretString) -> String {
+    format!("Bearer {}", token.expose_secret())
+}
