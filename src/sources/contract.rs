@@ -143,6 +143,9 @@ pub enum DirectoryError {
     Refused { status: u16, detail: String },
     #[error("the CRM's answer could not be read: {0}")]
     BadAnswer(String),
+    /// The seat rules name what this source cannot give (a group it does not have).
+    #[error("SEAT_RULES: {0}")]
+    Rules(String),
 }
 
 /// One person as a source's users API lists them: the employee, whether the source counts

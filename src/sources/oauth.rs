@@ -31,16 +31,24 @@ fn cache() -> &'static Mutex<HashMap<String, Cached>> {
     CACHE.get_or_init(|| Mutex::new(HashMap::new()))
 }
 
-/// The cached token for `key` (who asks, for what), else a new one from `url` with `form`,
-/// cached until its `expires_in` less a minute.
+/// The cache's key for a credential: a digest, so that the cache holds no secret, and a
+/// changed credential (a rotated client secret, a new key file) asks for a token of its own.
+fn digest(credential: &str) -> String {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, credential.as_bytes());
+    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The cached token for `credential` (who asks, with what secret, for what), else a new one
+/// from `url` with `form`, cached until its `expires_in` less a minute.
 pub async fn token(
-    key: &str,
+    credential: &str,
     http: &reqwest::Client,
     url: &str,
     form: &[(&str, &str)],
 ) -> Result<SecretString, DirectoryError> {
+    let key = digest(credential);
     if let Ok(cached) = cache().lock()
-        && let Some(hit) = cached.get(key).filter(|c| c.until > Instant::now())
+        && let Some(hit) = cached.get(&key).filter(|c| c.until > Instant::now())
     {
         return Ok(hit.token.clone());
     }
@@ -80,7 +88,7 @@ pub async fn token(
             cached.clear();
         }
         cached.insert(
-            key.to_owned(),
+            key,
             Cached {
                 token: token.clone(),
                 until: Instant::now() + lifetime.saturating_sub(MARGIN),

@@ -99,9 +99,9 @@ impl Directory for Custom {
                 .into_iter()
                 .find(|f| !recipe.facts.contains_key(*f))
             {
-                return Err(DirectoryError::BadAnswer(format!(
-                    "the seat rules name \"{fact}\", which \"{RECIPE}\".facts does not map: \
-                     nobody could be seated by it"
+                return Err(DirectoryError::Rules(format!(
+                    "the rules for \"custom\" name \"{fact}\", which \"{RECIPE}\".facts does \
+                     not map: nobody could be seated by it"
                 )));
             }
             reader::fetch(&recipe, secrets, http).await

@@ -139,7 +139,17 @@ pub async fn fetch(
             }
         };
         let count = users.len() as u64;
-        people.extend(users.iter().filter_map(|user| person(user, recipe)));
+        for user in users {
+            // A user the recipe cannot identify could not be kept in step: a wrong `id`
+            // pointer must stop the run, not empty the list (and dismiss everyone).
+            let person = person(user, recipe).ok_or_else(|| {
+                DirectoryError::BadAnswer(format!(
+                    "user {} of the list has no id where customUsersApi.id points",
+                    people.len() + 1
+                ))
+            })?;
+            people.push(person);
+        }
         let next = match &recipe.paging {
             Paging::None => None,
             Paging::Offset { param, .. } | Paging::Page { param, .. } => {

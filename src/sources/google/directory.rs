@@ -81,6 +81,36 @@ impl Api {
     }
 }
 
+/// Google's refusals of the assertion, with what to do about them: `unauthorized_client` is a
+/// delegation that lacks a scope (or an administrator who is not one), `invalid_grant` a key
+/// Google does not know, or a clock out of step.
+fn explain_refusal(error: DirectoryError, scopes: &str) -> DirectoryError {
+    match error {
+        DirectoryError::Refused { status, detail } if detail.contains("unauthorized_client") => {
+            DirectoryError::Refused {
+                status,
+                detail: format!(
+                    "{detail}; in the Admin console (Security > API controls > Domain-wide \
+                     delegation) give the service account's client id these scopes: {}, and \
+                     make {ADMIN_EMAIL} a Workspace administrator's address",
+                    scopes.replace(' ', ", ")
+                ),
+            }
+        }
+        DirectoryError::Refused { status, detail } if detail.contains("invalid_grant") => {
+            DirectoryError::Refused {
+                status,
+                detail: format!(
+                    "{detail}; check that {SERVICE_ACCOUNT} is a current key of the service \
+                     account (not deleted in the Cloud console) and that this machine's clock \
+                     is right"
+                ),
+            }
+        }
+        other => other,
+    }
+}
+
 /// Every user of the Workspace, each with its facts for `rules`.
 pub async fn fetch(
     secrets: &SecretFields,
@@ -115,8 +145,10 @@ pub async fn fetch(
         .assertion(subject, &scopes, SourceTime::now().millis() / 1000)
         .map_err(DirectoryError::Unreachable)?;
     let cache_key = format!(
-        "google {} {subject} {scopes} {}",
-        account.client_email, account.token_uri
+        "google {} {subject} {scopes} {} {}",
+        account.client_email,
+        account.token_uri,
+        key.expose_secret()
     );
     let token = oauth::token(
         &cache_key,
@@ -127,7 +159,8 @@ pub async fn fetch(
             ("assertion", &assertion),
         ],
     )
-    .await?;
+    .await
+    .map_err(|e| explain_refusal(e, &scopes))?;
     let api = Api { base, token };
 
     // Each rule's group, and the ids of its members.

@@ -1,5 +1,6 @@
 //! Reading a Keycloak realm's users through its Admin REST API: a token by the client
-//! credentials grant (a confidential client whose service account has `view-users`), `GET
+//! credentials grant (a confidential client whose service account has `view-users`, and
+//! `view-realm` when the rules name realm roles), `GET
 //! /admin/realms/{realm}/users` 100 at a time (`first`/`max`), and, when the seat rules name
 //! them, each group's direct members (`group-by-path`, then `members`) and each realm role's
 //! users (`roles/{name}/users`), so that a person's `group` and `role` facts are known.
@@ -123,7 +124,10 @@ pub async fn fetch(
         .pop_if_empty()
         .extend(["realms", &realm, "protocol", "openid-connect", "token"]);
     let token = oauth::token(
-        &format!("keycloak {token_url} {client_id}"),
+        &format!(
+            "keycloak {token_url} {client_id} {}",
+            client_secret.expose_secret()
+        ),
         http,
         token_url.as_str(),
         &[
@@ -145,7 +149,7 @@ pub async fn fetch(
             .get(http, api.url(&lookup, &[])?)
             .await
             .map_err(|e| match e {
-                DirectoryError::Refused { status: 404, .. } => DirectoryError::BadAnswer(format!(
+                DirectoryError::Refused { status: 404, .. } => DirectoryError::Rules(format!(
                     "the seat rules name the group \"{path}\", which the realm does not have"
                 )),
                 other => other,
@@ -161,7 +165,7 @@ pub async fn fetch(
             .ids(http, &["roles", role, "users"])
             .await
             .map_err(|e| match e {
-                DirectoryError::Refused { status: 404, .. } => DirectoryError::BadAnswer(format!(
+                DirectoryError::Refused { status: 404, .. } => DirectoryError::Rules(format!(
                     "the seat rules name the realm role \"{role}\", which the realm does not have"
                 )),
                 other => other,
