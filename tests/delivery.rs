@@ -178,7 +178,7 @@ async fn an_undated_change_back_to_an_earlier_value_is_queued_but_a_dated_repeat
         .iter()
         .map(|change| match &change.event {
             SyncEvent::Upsert(user) => user.name.as_str().to_owned(),
-            SyncEvent::Delete(_) => "-".into(),
+            SyncEvent::Delete(_) | SyncEvent::Unseat(_) => "-".into(),
         })
         .collect();
     assert_eq!(names, ["B", "A", "B"]);

@@ -14,8 +14,8 @@ pub struct User {
     pub phone: Option<Phone>,
 }
 
-/// One change to apply to Wazzup: `{"upsert": {"id", "name", "phone"}}` or `{"delete": "id"}`
-/// when it travels.
+/// One change to apply to Wazzup: `{"upsert": {"id", "name", "phone"}}`, `{"delete": "id"}` or
+/// `{"unseat": "id"}` when it travels.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum SyncEvent {
@@ -23,13 +23,17 @@ pub enum SyncEvent {
     Upsert(User),
     /// Remove the user.
     Delete(UserId),
+    /// Remove the user this deployment made or took over for an employee who left the seat
+    /// rules; an employee it never wrote had no seat from it, and needs nothing (no warning of
+    /// access that may remain: the rules, not a dismissal, turned the change down).
+    Unseat(UserId),
 }
 
 impl SyncEvent {
     pub fn id(&self) -> &UserId {
         match self {
             SyncEvent::Upsert(user) => &user.id,
-            SyncEvent::Delete(id) => id,
+            SyncEvent::Delete(id) | SyncEvent::Unseat(id) => id,
         }
     }
 }
@@ -102,5 +106,22 @@ pub struct Change {
 impl Change {
     pub fn id(&self) -> &UserId {
         self.event.id()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_change_travels_as_the_queue_carries_it() {
+        let id = UserId::parse("emp-1").unwrap();
+        for (event, text) in [
+            (SyncEvent::Delete(id.clone()), r#"{"delete":"emp-1"}"#),
+            (SyncEvent::Unseat(id.clone()), r#"{"unseat":"emp-1"}"#),
+        ] {
+            assert_eq!(serde_json::to_string(&event).unwrap(), text);
+            assert_eq!(serde_json::from_str::<SyncEvent>(text).unwrap(), event);
+        }
     }
 }

@@ -151,7 +151,7 @@ impl Roster {
                     warnings.extend(warning);
                     users.push((index, user));
                 }
-                Ok((SyncEvent::Delete(_), _)) => {}
+                Ok((SyncEvent::Delete(_) | SyncEvent::Unseat(_), _)) => {}
                 Err(rejection) => problems.push(RosterProblem {
                     index,
                     id: rejection.id.clone(),

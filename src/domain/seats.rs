@@ -98,6 +98,25 @@ struct Condition {
 struct Rule(Vec<Condition>);
 
 impl Rule {
+    /// Whether the rule holds: `None` when it turns on a fact `facts` does not know (named).
+    fn decide<'a>(&'a self, facts: &Facts) -> Result<bool, &'a str> {
+        let mut unknown = None;
+        for condition in &self.0 {
+            if !facts.knows(&condition.fact) {
+                unknown.get_or_insert(condition.fact.as_str());
+                continue;
+            }
+            let holds = facts
+                .values(&condition.fact)
+                .iter()
+                .any(|value| condition.patterns.iter().any(|p| p.matches(value)));
+            if !holds {
+                return Ok(false);
+            }
+        }
+        unknown.map_or(Ok(true), Err)
+    }
+
     fn matches(&self, facts: &Facts) -> bool {
         self.0.iter().all(|condition| {
             facts
@@ -148,11 +167,34 @@ impl SeatRules {
         names
     }
 
-    /// The first fact the rules name that `facts` does not know: the rules cannot be decided.
-    pub fn unknown<'a>(&'a self, facts: &Facts) -> Option<&'a str> {
-        self.conditions()
-            .map(|c| c.fact.as_str())
-            .find(|name| !facts.knows(name))
+    /// Whether `facts` get a seat, decided on what they know: a rule that fails on a known
+    /// fact fails whatever the others say, so someone in no included department is turned down
+    /// without their groups. `Err` names a fact the answer turns on that `facts` do not know.
+    pub fn decide<'a>(&'a self, facts: &Facts) -> Result<bool, &'a str> {
+        /// Whether any of `rules` holds (`Err`: none holds, and one turns on an unknown fact).
+        fn any<'a>(rules: &'a [Rule], facts: &Facts) -> Result<bool, &'a str> {
+            let mut unknown = None;
+            for rule in rules {
+                match rule.decide(facts) {
+                    Ok(true) => return Ok(true),
+                    Ok(false) => {}
+                    Err(fact) => {
+                        unknown.get_or_insert(fact);
+                    }
+                }
+            }
+            unknown.map_or(Ok(false), Err)
+        }
+        let included = if self.include.is_empty() {
+            Ok(true)
+        } else {
+            any(&self.include, facts)
+        };
+        match (included, any(&self.exclude, facts)) {
+            (Ok(false), _) | (_, Ok(true)) => Ok(false),
+            (Ok(true), Ok(false)) => Ok(true),
+            (Err(fact), _) | (_, Err(fact)) => Err(fact),
+        }
     }
 
     /// The values the rules give the fact `name`, as written (a source that must look a group
@@ -359,11 +401,36 @@ mod tests {
     }
 
     #[test]
-    fn a_fact_the_person_does_not_carry_is_named() {
+    fn a_seat_turning_on_a_fact_the_person_does_not_carry_is_undecided_and_names_it() {
         let r = rules(json!({"exclude": [{"attribute.contractor": "yes"}]}));
-        assert_eq!(r.unknown(&Facts::new()), Some("attribute.contractor"));
-        assert_eq!(r.unknown(&facts(&[("attribute.contractor", &[])])), None);
+        assert_eq!(r.decide(&Facts::new()), Err("attribute.contractor"));
+        assert_eq!(r.decide(&facts(&[("attribute.contractor", &[])])), Ok(true));
         assert!(r.admits(&facts(&[("attribute.contractor", &[])])));
+        let r = rules(json!({
+            "include": [{"department": "Sales", "role": "manager"}],
+            "exclude": [{"group": "contractors"}]
+        }));
+        // Outside every include rule on what is known: no seat, whatever the rest.
+        assert_eq!(r.decide(&facts(&[("department", &["Finance"])])), Ok(false));
+        // Excluded on what is known: no seat.
+        assert_eq!(r.decide(&facts(&[("group", &["Contractors"])])), Ok(false));
+        // Included, but the exclusion turns on the unknown group.
+        assert_eq!(
+            r.decide(&facts(&[
+                ("department", &["Sales"]),
+                ("role", &["Manager"])
+            ])),
+            Err("group")
+        );
+        assert_eq!(r.decide(&facts(&[("department", &["Sales"])])), Err("role"));
+        assert_eq!(
+            r.decide(&facts(&[
+                ("department", &["Sales"]),
+                ("role", &["Manager"]),
+                ("group", &[])
+            ])),
+            Ok(true)
+        );
     }
 
     #[test]

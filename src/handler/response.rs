@@ -180,6 +180,10 @@ pub fn enqueue_response(report: &EnqueueReport, request_id: &str) -> Response<Bo
     body["accepted"] = json!(report.accepted);
     match &report.outcome {
         EnqueueOutcome::Queued => json_response(StatusCode::ACCEPTED, &body),
+        EnqueueOutcome::NothingToDo => {
+            body["status"] = json!("ok");
+            json_response(StatusCode::OK, &body)
+        }
         EnqueueOutcome::NothingValid => {
             body["status"] = json!("rejected");
             error_response(

@@ -25,6 +25,8 @@ pub struct Superseded {
 pub struct Plan {
     /// Ids to delete, each once.
     pub deletes: Vec<UserId>,
+    /// Those of `deletes` that left the seat rules ([`SyncEvent::Unseat`]).
+    pub unseated: Vec<UserId>,
     /// Users to create or update, each id once.
     pub upserts: Vec<User>,
     /// Events that were coalesced away.
@@ -94,6 +96,10 @@ pub fn plan(events: Vec<IndexedEvent>) -> Plan {
         match last.remove(&id).map(|e| e.event) {
             Some(SyncEvent::Upsert(user)) => plan.upserts.push(user),
             Some(SyncEvent::Delete(id)) => plan.deletes.push(id),
+            Some(SyncEvent::Unseat(id)) => {
+                plan.unseated.push(id.clone());
+                plan.deletes.push(id);
+            }
             None => {}
         }
     }

@@ -219,6 +219,7 @@ impl FullPlan {
     pub fn to_plan(&self) -> Plan {
         Plan {
             deletes: self.delete.clone(),
+            unseated: Vec::new(),
             upserts: self.create.iter().chain(&self.update).cloned().collect(),
             superseded: Vec::new(),
         }

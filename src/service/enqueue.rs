@@ -25,6 +25,9 @@ pub struct EnqueueReport {
 pub enum EnqueueOutcome {
     /// No valid event was left: nothing was queued.
     NothingValid,
+    /// Every event was valid and needs no change (hires outside the seat rules): nothing to
+    /// queue, nothing refused.
+    NothingToDo,
     Queued,
     /// The queue could not take the changes: nothing is promised, the caller should send again.
     Failed(QueueError),
@@ -91,6 +94,7 @@ impl SyncService {
             .collect();
         let accepted: Vec<String> = changes.iter().map(|c| c.id().to_string()).collect();
         let outcome = match &self.queue {
+            _ if changes.is_empty() && summary.rejected.is_empty() => EnqueueOutcome::NothingToDo,
             _ if changes.is_empty() => EnqueueOutcome::NothingValid,
             None => EnqueueOutcome::Failed(QueueError("no queue is configured".into())),
             Some(queue) => match queue.send(&changes).await {

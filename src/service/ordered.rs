@@ -118,7 +118,12 @@ impl Session<'_> {
         }
         let unowned = self.resolve(&mut plan, &mut summary);
         if plan.is_empty() && unowned.is_empty() {
-            let outcome = if stale > 0 || !summary.not_applied.is_empty() || !ids.is_empty() {
+            // Nothing refused (hires outside the seat rules only): done, with their warnings.
+            let outcome = if stale > 0
+                || !summary.not_applied.is_empty()
+                || !ids.is_empty()
+                || summary.rejected.is_empty()
+            {
                 BatchOutcome::Applied
             } else {
                 BatchOutcome::NothingValid
@@ -225,7 +230,7 @@ fn drop_stale(
             stale += 1;
             let what = match &event.event {
                 SyncEvent::Upsert(_) => "update",
-                SyncEvent::Delete(_) => "deletion",
+                SyncEvent::Delete(_) | SyncEvent::Unseat(_) => "deletion",
             };
             summary.warnings.push(Warning {
                 index: Some(event.index),

@@ -149,6 +149,15 @@ impl Session<'_> {
                     continue;
                 }
                 None if self.scope.covers(wazzup.as_str()) => {}
+                // Left the seat rules without a user of this deployment's: no seat to free.
+                None if plan.unseated.contains(&employee) => {
+                    tracing::info!(
+                        action = "delete",
+                        user_id = %LoggedId(employee.as_str()),
+                        "outside the seat rules; no user of this deployment's to remove"
+                    );
+                    continue;
+                }
                 None => {
                     unowned.push(employee);
                     continue;

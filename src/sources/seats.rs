@@ -50,8 +50,8 @@ pub enum Kind {
 
 /// Adds a webhook's change of one employee to `batch`, through the source's rules: a change
 /// the rules admit as it is; a hire they turn down is left out, and an update they turn down
-/// becomes a dismissal, each with a `NO_SEAT` warning; a change lacking a fact the rules name
-/// is refused (`SEAT_UNDECIDED`), never guessed. Deletions and refusals pass through.
+/// becomes a dismissal, each with a `NO_SEAT` warning; a change whose seat turns on a fact it
+/// does not carry is refused (`SEAT_UNDECIDED`), never guessed. Deletions and refusals pass through.
 pub fn push(
     batch: &mut EventBatch,
     index: usize,
@@ -65,19 +65,22 @@ pub fn push(
         _ => return batch.push_at(index, outcome, at),
     };
     let id = user.id.clone();
-    if let Some(fact) = rules.unknown(facts) {
-        batch.rejected.push(Rejection::at(
-            index,
-            Some(id.as_str()),
-            SEAT_UNDECIDED,
-            format!(
-                "the seat rules name \"{fact}\", which this event does not carry: send it with \
+    let admitted = match rules.decide(facts) {
+        Ok(admitted) => admitted,
+        Err(fact) => {
+            batch.rejected.push(Rejection::at(
+                index,
+                Some(id.as_str()),
+                SEAT_UNDECIDED,
+                format!(
+                    "the seat rules name \"{fact}\", which this event does not carry: send it with \
                  every created and updated employee, or the full sync decides"
-            ),
-        ));
-        return;
-    }
-    if rules.admits(facts) {
+                ),
+            ));
+            return;
+        }
+    };
+    if admitted {
         return batch.push_at(index, outcome, at);
     }
     let warning = |message: &str| Warning {
@@ -93,7 +96,7 @@ pub fn push(
         Kind::Updated => batch.push_at(
             index,
             Ok((
-                SyncEvent::Delete(id.clone()),
+                SyncEvent::Unseat(id.clone()),
                 Some(warning(
                     "outside the seat rules: the employee's Wazzup user is removed",
                 )),
@@ -221,7 +224,7 @@ mod tests {
         );
         assert_eq!(
             batch.events[0].event,
-            SyncEvent::Delete(UserId::parse("emp-1").unwrap())
+            SyncEvent::Unseat(UserId::parse("emp-1").unwrap())
         );
         let mut batch = EventBatch::default();
         push(

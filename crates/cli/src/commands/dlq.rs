@@ -34,6 +34,7 @@ pub async fn run(out: Output, command: &DlqCommand) -> Result<u8, Failure> {
                             match change.event {
                                 SyncEvent::Upsert(_) => "upsert",
                                 SyncEvent::Delete(_) => "delete",
+                                SyncEvent::Unseat(_) => "unseat",
                             },
                             change.id().to_string(),
                             change.at.to_string(),
