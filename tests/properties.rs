@@ -81,3 +81,119 @@ proptest! {
         prop_assert!(authenticate(&credentials, false, &headers, &body, 1_700_000_000).is_err());
     }
 }
+
+/// Any JSON value, a few levels deep (the shapes a users API may answer with).
+fn any_json() -> impl Strategy<Value = serde_json::Value> {
+    use serde_json::Value;
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(|n| json!(n)),
+        any::<f64>().prop_map(|n| json!(n)),
+        "[ -~]{0,12}".prop_map(Value::String),
+        "\\PC{0,6}".prop_map(Value::String),
+    ];
+    leaf.prop_recursive(4, 64, 6, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            proptest::collection::btree_map("[a-z~/0-9]{0,4}", inner, 0..6)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+/// A JSON Pointer-ish text: mostly valid, sometimes not.
+fn pointer_text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        proptest::collection::vec("[a-z~01/]{0,4}", 0..5)
+            .prop_map(|tokens| tokens.iter().map(|t| format!("/{t}")).collect::<String>()),
+        "\\PC{0,40}",
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn any_text_is_read_as_a_json_pointer_or_refused_and_any_json_is_walked(
+        text in pointer_text(),
+        value in any_json(),
+    ) {
+        use wazzup_user_sync::sources::custom::recipe::Pointer;
+        match Pointer::parse(&text, "p") {
+            Ok(pointer) => {
+                prop_assert!(text.is_empty() || text.starts_with('/'));
+                prop_assert!(text.chars().count() <= 256);
+                // Whatever it finds is part of the value.
+                if let Some(found) = pointer.find(&value) {
+                    prop_assert!(found.to_string().len() <= value.to_string().len());
+                }
+            }
+            Err(message) => prop_assert!(message.contains("JSON Pointer")),
+        }
+    }
+
+    #[test]
+    fn any_user_json_is_mapped_without_panicking_into_a_bounded_person(
+        user in any_json(),
+        id in pointer_text(),
+        name in pointer_text(),
+        fact in pointer_text(),
+        each in pointer_text(),
+    ) {
+        use wazzup_user_sync::sources::custom::{mapping, recipe::Recipe};
+        let recipe = json!({
+            "url": "https://crm.example.com/users", "id": id, "name": [name, "/last"],
+            "phone": "/phone", "active": "/active", "inactive": "/archived",
+            "facts": {"group": {"each": each, "value": fact.clone()}, "department": fact},
+        });
+        let Ok(recipe) = Recipe::parse(&recipe.to_string(), "customUsersApi") else {
+            return Ok(());
+        };
+        let size = user.to_string().len();
+        if let Some(person) = mapping::person(&user, &recipe) {
+            prop_assert!(!person.row.id.is_empty() && person.row.id.trim() == person.row.id);
+            prop_assert!(person.row.id.len() <= size);
+            prop_assert!(person.row.name.as_ref().is_none_or(|n| n.len() <= 2 * size));
+            for fact in ["group", "department"] {
+                prop_assert!(person.facts.knows(fact));
+                prop_assert!(person.facts.values(fact).len() <= size);
+            }
+        }
+    }
+
+    #[test]
+    fn any_text_is_a_recipe_or_a_clear_refusal(text in "\\PC{0,200}") {
+        use wazzup_user_sync::sources::custom::recipe::Recipe;
+        if let Err(message) = Recipe::parse(&text, "customUsersApi") {
+            prop_assert!(message.contains("customUsersApi"));
+        }
+    }
+
+    #[test]
+    fn any_json_is_seat_rules_or_a_clear_refusal_and_any_facts_are_decided(
+        rules in any_json(),
+        facts in proptest::collection::vec(("[a-z]{1,3}", proptest::collection::vec("[ -~]{0,6}", 0..3)), 0..6),
+    ) {
+        use wazzup_user_sync::domain::{Facts, SeatPolicy};
+        let text = json!({"generic": rules}).to_string();
+        if let Ok(policy) = SeatPolicy::parse(&text) {
+            let mut known = Facts::new();
+            for (name, values) in &facts {
+                known.know(name);
+                for value in values {
+                    known.add(name, value);
+                }
+            }
+            let rules = policy.rules("generic");
+            // Decided, or undecided on a fact the rules name and the person does not carry.
+            match rules.decide(&known) {
+                Ok(admitted) => prop_assert_eq!(admitted, rules.admits(&known)),
+                Err(fact) => {
+                    prop_assert!(rules.facts().contains(&fact));
+                    prop_assert!(!known.knows(fact));
+                }
+            }
+        }
+    }
+}

@@ -2,6 +2,7 @@
 //! wired to a loopback Wazzup fake, and readers for the answers.
 #![allow(dead_code)]
 
+pub mod directory;
 pub mod esm;
 
 use std::io::Write;
