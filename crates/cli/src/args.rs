@@ -20,7 +20,8 @@ file of employees, and list or show Wazzup's users.
 
 The file (CSV with a header id,name,phone and optionally wazzupId; or JSON: an array of \
 {\"id\",\"name\",\"phone\"} or {\"employees\": [...]}) is the complete list of employees; \
---crm NAME reads a source's users API instead. Every row is validated first; one invalid row \
+--crm NAME reads a source's users API instead: its active users that --seat-rules (SEAT_RULES, \
+the functions' seat rules) admit. Every row is validated first; one invalid row \
 refuses the whole list. Only users this deployment owns are ever deleted: those it created or \
 took over, recorded in its state table (--state-table / STATE_TABLE); --prefix P or \
 SYNC_ID_PREFIX (ids starting with P), or --all or SYNC_MANAGE_ALL=true (every user, said \
