@@ -289,8 +289,8 @@ async fn token(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byte
     )
 }
 
-/// The scopes of the request's token, or the answer Google gives without a valid one.
-fn authorize(shared: &Shared, headers: &HeaderMap) -> Result<HashSet<String>, Box<Response>> {
+/// `Ok` when the request's token was issued with `scope`; the answer Google gives otherwise.
+fn authorize(shared: &Shared, headers: &HeaderMap, scope: &str) -> Result<(), Box<Response>> {
     if shared
         .throttle
         .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
@@ -303,7 +303,7 @@ fn authorize(shared: &Shared, headers: &HeaderMap) -> Result<HashSet<String>, Bo
             "RESOURCE_EXHAUSTED",
         )));
     }
-    bearer(headers)
+    let scopes = bearer(headers)
         .and_then(|t| lock(&shared.data).tokens.get(&t).cloned())
         .ok_or_else(|| {
             Box::new(api_error(
@@ -312,7 +312,16 @@ fn authorize(shared: &Shared, headers: &HeaderMap) -> Result<HashSet<String>, Bo
                 "Request had invalid authentication credentials. Expected OAuth 2 access token.",
                 "UNAUTHENTICATED",
             ))
-        })
+        })?;
+    if !scopes.contains(scope) {
+        return Err(Box::new(api_error(
+            403,
+            "insufficientPermissions",
+            "Request had insufficient authentication scopes.",
+            "PERMISSION_DENIED",
+        )));
+    }
+    Ok(())
 }
 
 fn offset(query: &HashMap<String, String>) -> usize {
@@ -338,17 +347,8 @@ async fn users(
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     shared.log.push("GET", &uri.to_string(), &headers);
-    let scopes = match authorize(&shared, &headers) {
-        Ok(scopes) => scopes,
-        Err(answer) => return *answer,
-    };
-    if !scopes.contains(USER_SCOPE) {
-        return api_error(
-            403,
-            "insufficientPermissions",
-            "Request had insufficient authentication scopes.",
-            "PERMISSION_DENIED",
-        );
+    if let Err(answer) = authorize(&shared, &headers, USER_SCOPE) {
+        return *answer;
     }
     if !query.contains_key("customer") && !query.contains_key("domain") {
         return api_error(400, "badRequest", "Bad Request", "INVALID_ARGUMENT");
@@ -396,17 +396,8 @@ async fn members(
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     shared.log.push("GET", &uri.to_string(), &headers);
-    let scopes = match authorize(&shared, &headers) {
-        Ok(scopes) => scopes,
-        Err(answer) => return *answer,
-    };
-    if !scopes.contains(GROUP_SCOPE) {
-        return api_error(
-            403,
-            "insufficientPermissions",
-            "Request had insufficient authentication scopes.",
-            "PERMISSION_DENIED",
-        );
+    if let Err(answer) = authorize(&shared, &headers, GROUP_SCOPE) {
+        return *answer;
     }
     let data = lock(&shared.data);
     let Some(ids) = data.groups.get(&group.to_lowercase()) else {

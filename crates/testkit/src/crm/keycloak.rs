@@ -240,6 +240,25 @@ fn users_with(data: &Data, ids: &[String]) -> Vec<Value> {
         .collect()
 }
 
+/// A list of the realm's users: those `ids` picks, or Keycloak's 404 saying `missing`.
+fn users_of(
+    shared: &Shared,
+    realm: &str,
+    headers: &HeaderMap,
+    query: &HashMap<String, String>,
+    ids: impl FnOnce(&Data) -> Option<Vec<String>>,
+    missing: &str,
+) -> Response {
+    if let Err(answer) = authorize(shared, realm, headers) {
+        return *answer;
+    }
+    let data = lock(&shared.data);
+    match ids(&data) {
+        Some(ids) => listed(&users_with(&data, &ids), query),
+        None => json(404, json!({ "error": missing })),
+    }
+}
+
 async fn members(
     State(shared): State<Arc<Shared>>,
     Path((realm, id)): Path<(String, String)>,
@@ -248,14 +267,19 @@ async fn members(
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     shared.log.push("GET", &uri.to_string(), &headers);
-    if let Err(answer) = authorize(&shared, &realm, &headers) {
-        return *answer;
-    }
-    let data = lock(&shared.data);
-    let Some((_, ids)) = data.groups.values().find(|(gid, _)| *gid == id) else {
-        return json(404, json!({"error": "Could not find group by id"}));
+    let group = |data: &Data| {
+        (data.groups.values())
+            .find(|(gid, _)| *gid == id)
+            .map(|(_, ids)| ids.clone())
     };
-    listed(&users_with(&data, ids), &query)
+    users_of(
+        &shared,
+        &realm,
+        &headers,
+        &query,
+        group,
+        "Could not find group by id",
+    )
 }
 
 async fn role_users(
@@ -266,12 +290,13 @@ async fn role_users(
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     shared.log.push("GET", &uri.to_string(), &headers);
-    if let Err(answer) = authorize(&shared, &realm, &headers) {
-        return *answer;
-    }
-    let data = lock(&shared.data);
-    let Some(ids) = data.roles.get(&role) else {
-        return json(404, json!({"error": "Could not find role"}));
-    };
-    listed(&users_with(&data, ids), &query)
+    let users = |data: &Data| data.roles.get(&role).cloned();
+    users_of(
+        &shared,
+        &realm,
+        &headers,
+        &query,
+        users,
+        "Could not find role",
+    )
 }
