@@ -489,6 +489,31 @@ async fn an_in_house_api_is_read_by_offset_through_a_busy_answer() {
 }
 
 #[tokio::test]
+async fn an_api_giving_fewer_a_page_than_the_recipe_asks_is_still_read_to_the_end() {
+    let wazzup = WazzupFake::start(&[API_KEY]).await.unwrap();
+    let hr = UsersApiFake::start(Vendor::InHouse, "hr-key")
+        .await
+        .unwrap();
+    hr.set_users(
+        (0..450)
+            .map(|i| json!({"employeeId": format!("E{i:04}"), "firstName": "Staff", "lastName": format!("{i}")}))
+            .collect(),
+    );
+    // The recipe asks 200 a page; the API gives 150 at most.
+    hr.cap_page(150);
+    let recipe = documented_recipe("An in-house API", hr.url());
+    let secret = custom_secret(&recipe, json!({"customApiToken": "hr-key"}));
+    let report = scheduled(&wazzup, secret, "")
+        .run(&sync("custom", true), None)
+        .await
+        .unwrap();
+    assert_eq!(report["fetched"], 450, "no page lost: {report}");
+    let seen: Vec<String> = hr.log().all().into_iter().map(|s| s.uri).collect();
+    assert_eq!(seen.len(), 4, "150, 150, 150, then an empty page: {seen:?}");
+    assert!(seen[3].contains("offset=450"), "{seen:?}");
+}
+
+#[tokio::test]
 async fn a_recipe_that_cannot_work_is_refused_before_any_call() {
     let wazzup = WazzupFake::start(&[API_KEY]).await.unwrap();
     let hr = UsersApiFake::start(Vendor::InHouse, "hr-key")

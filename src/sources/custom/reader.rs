@@ -124,6 +124,8 @@ pub async fn fetch(
     };
     let mut people = Vec::new();
     let mut position: u64 = 0;
+    // The longest page so far.
+    let mut longest: u64 = 0;
     for page_number in 0..MAX_PAGES {
         let Some(page) = get_page(|| request(http, recipe, &credential, &url)).await? else {
             return Ok(people);
@@ -153,7 +155,11 @@ pub async fn fetch(
         let next = match &recipe.paging {
             Paging::None => None,
             Paging::Offset { param, .. } | Paging::Page { param, .. } => {
-                let short = count == 0 || size.is_some_and(|s| count < s);
+                // A page shorter than asked is the last, unless the API gives fewer than asked
+                // at most (a cap below the recipe's size): so a short page ends the list only
+                // after a longer one, and the first, if short, is followed by one more read.
+                let short = count == 0 || (size.is_some_and(|s| count < s) && count < longest);
+                longest = longest.max(count);
                 (!short).then(|| {
                     position += match &recipe.paging {
                         Paging::Offset { .. } => count,

@@ -80,7 +80,8 @@ pub enum Paging {
     NextLink { next: Pointer },
 }
 
-/// The page size asked for (`param=value`), when the API takes one: a shorter page is the last.
+/// The page size asked for (`param=value`), when the API takes one: a page shorter than it and
+/// than one before it is the last (an API may give fewer than asked at most).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Size {
     pub param: Option<String>,

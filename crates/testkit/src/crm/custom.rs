@@ -4,7 +4,7 @@
 //! `GET /api/v4/users` (bearer, `page`/`limit` up to 250, `_embedded.users`, `_links.next.href`,
 //! `204 No Content` past the last page, `rights.is_active`, the phone only `with=phone_number`),
 //! Freshsales' `GET /api/selector/owners` (`Authorization: Token token=...`, one answer), and
-//! an in-house API (`X-Api-Key`, `offset`/`limit`, `items`).
+//! an in-house API (`X-Api-Key`, `offset`/`limit` capped at 500 or less, `items`).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -48,6 +48,8 @@ struct Shared {
     throttle: AtomicUsize,
     /// The origin the answers' links name (the fake's own unless changed).
     link_base: Mutex<String>,
+    /// The most users a page holds, whatever the request asks (the in-house API).
+    cap: AtomicUsize,
 }
 
 /// A running fake of one vendor's users API.
@@ -67,6 +69,7 @@ impl UsersApiFake {
             users: Mutex::new(Vec::new()),
             throttle: AtomicUsize::new(0),
             link_base: Mutex::new(String::new()),
+            cap: AtomicUsize::new(500),
         });
         let router = Router::new()
             .route(vendor.path(), get(list))
@@ -87,6 +90,11 @@ impl UsersApiFake {
     /// The next `count` requests get the vendor's 429.
     pub fn throttle(&self, count: usize) {
         self.shared.throttle.store(count, Ordering::SeqCst);
+    }
+
+    /// Gives at most `cap` users a page, whatever the request asks (the in-house API).
+    pub fn cap_page(&self, cap: usize) {
+        self.shared.cap.store(cap, Ordering::SeqCst);
     }
 
     /// Makes the answers' next links name another origin.
@@ -263,7 +271,7 @@ fn in_house(
     if header(headers, "x-api-key").as_deref() != Some(shared.credential.as_str()) {
         return json(403, json!({"message": "Forbidden"}));
     }
-    let limit = number(query, "limit", 50).min(500);
+    let limit = number(query, "limit", 50).min(shared.cap.load(Ordering::SeqCst));
     let offset = number(query, "offset", 0);
     json(
         200,
