@@ -84,6 +84,67 @@ async fn google_workspace_is_read_page_by_page_as_a_delegated_service_account() 
 }
 
 #[tokio::test]
+async fn a_revoked_token_is_replaced_not_held_until_it_expires() {
+    let wazzup = WazzupFake::start(&[API_KEY]).await.unwrap();
+    let google = GoogleFake::start("admin@example.com").await.unwrap();
+    google.set_users(workspace());
+    let app = scheduled(&wazzup, google.secret(), "");
+    app.run(&sync("google", true), None).await.unwrap();
+    google.revoke_tokens();
+    let report = app.run(&sync("google", true), None).await.unwrap();
+    assert_eq!(report["fetched"], 14, "{report}");
+    assert_eq!(google.tokens_issued(), 2, "a new token after the 401");
+}
+
+#[tokio::test]
+async fn a_list_that_would_not_end_or_an_answer_too_large_stops_the_run() {
+    let wazzup = WazzupFake::start(&[API_KEY]).await.unwrap();
+    // An API that ignores the recipe's paging parameter gives its first page forever.
+    let hr = UsersApiFake::start(Vendor::InHouse, "hr-key")
+        .await
+        .unwrap();
+    hr.set_users(
+        (0..450)
+            .map(|i| json!({"employeeId": format!("E{i:04}"), "firstName": "Staff"}))
+            .collect(),
+    );
+    let mut recipe = documented_recipe("An in-house API", hr.url());
+    recipe["paging"]["param"] = json!("skip");
+    let error = scheduled(
+        &wazzup,
+        custom_secret(&recipe, json!({"customApiToken": "hr-key"})),
+        "",
+    )
+    .run(&sync("custom", false), None)
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(error.contains("the same page twice"), "{error}");
+    assert_eq!(hr.log().all().len(), 2, "found on the second page");
+
+    // An answer of 40 MiB is refused, not held.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let huge = axum::Router::new().route(
+        "/api/staff",
+        axum::routing::get(|| async { "x".repeat(40 * 1024 * 1024) }),
+    );
+    tokio::spawn(async move { axum::serve(listener, huge).await.unwrap() });
+    let recipe = documented_recipe("An in-house API", &format!("http://{addr}"));
+    let error = scheduled(
+        &wazzup,
+        custom_secret(&recipe, json!({"customApiToken": "hr-key"})),
+        "",
+    )
+    .run(&sync("custom", false), None)
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(error.contains("larger than 32 MiB"), "{error}");
+    assert_eq!(wazzup_writes(&wazzup), 0);
+}
+
+#[tokio::test]
 async fn google_refusals_say_what_to_fix_and_nothing_reaches_wazzup() {
     let wazzup = WazzupFake::start(&[API_KEY]).await.unwrap();
     let google = GoogleFake::start("admin@example.com").await.unwrap();

@@ -23,9 +23,10 @@ pub enum SyncEvent {
     Upsert(User),
     /// Remove the user.
     Delete(UserId),
-    /// Remove the user this deployment made or took over for an employee who left the seat
-    /// rules; an employee it never wrote had no seat from it, and needs nothing (no warning of
-    /// access that may remain: the rules, not a dismissal, turned the change down).
+    /// Remove the user of an employee who left the seat rules, as a dismissal would (one this
+    /// deployment made or took over, or one its scope reaches); where there is none such the
+    /// change needs nothing: no lookup, no warning of access that may remain (the rules, not a
+    /// departure, turned the employee down).
     Unseat(UserId),
 }
 

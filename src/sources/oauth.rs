@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde_json::Value;
 
 use super::contract::DirectoryError;
@@ -78,9 +78,10 @@ pub async fn token(
         .ok_or_else(|| {
             DirectoryError::BadAnswer("the token endpoint's answer has no access_token".into())
         })?;
+    // A number, or (some servers) a number written as text.
     let lifetime = answer
         .get("expires_in")
-        .and_then(Value::as_u64)
+        .and_then(|e| e.as_u64().or_else(|| e.as_str()?.trim().parse().ok()))
         .map_or(DEFAULT_LIFETIME, Duration::from_secs);
     let token = SecretString::from(token.to_owned());
     if let Ok(mut cached) = cache().lock() {
@@ -98,7 +99,10 @@ pub async fn token(
     Ok(token)
 }
 
-/// `Authorization: Bearer <token>`'s value.
-pub fn bearer(token: &SecretString) -> String {
-    format!("Bearer {}", token.expose_secret())
+/// Forgets the token cached for `credential` (the API refused it before it expired: revoked, or
+/// its lifetime shorter than it said), so that the next [`token`] asks for a new one.
+pub fn forget(credential: &str) {
+    if let Ok(mut cached) = cache().lock() {
+        cached.remove(&digest(credential));
+    }
 }

@@ -1,6 +1,7 @@
 //! What the CRMs' users-API readers share: an HTTP client with bounded timeouts that follows no
 //! redirect (a credential never travels to a host it was not given for), reading a JSON answer
-//! with a few bounded retries of 429 and 5xx, and reading a field as trimmed text.
+//! of bounded size with a few bounded retries of 429 and 5xx, an error's text with its e-mail
+//! addresses and long numbers masked, and reading a field as trimmed text.
 
 use std::time::Duration;
 
@@ -11,6 +12,9 @@ use crate::domain::text_or_integer;
 
 /// The most pages read from a paged CRM API (Wazzup holds at most 1,000 users).
 pub const MAX_PAGES: usize = 200;
+
+/// The largest answer read (a page of 1,000 users is a few MiB at most).
+const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 
 /// How often a request a CRM answered 429 or 5xx (or that could not connect) is tried in all.
 const TRIES: u32 = 4;
@@ -49,15 +53,17 @@ pub async fn read_page(
     let response =
         response.map_err(|e| DirectoryError::Unreachable(e.without_url().to_string()))?;
     let status = response.status();
-    let body = response
-        .bytes()
-        .await
-        .map_err(|e| DirectoryError::Unreachable(e.without_url().to_string()))?;
+    let body = read_body(response).await?;
     if status == reqwest::StatusCode::NO_CONTENT {
         return Ok(None);
     }
     if !status.is_success() {
-        let mut detail: String = String::from_utf8_lossy(&body).chars().take(200).collect();
+        let mut detail = scrub(
+            &String::from_utf8_lossy(&body)
+                .chars()
+                .take(200)
+                .collect::<String>(),
+        );
         if status.is_redirection() {
             detail = format!("redirects are not followed; give the final URL ({detail})");
         }
@@ -69,6 +75,67 @@ pub async fn read_page(
     serde_json::from_slice(&body)
         .map(Some)
         .map_err(|e| DirectoryError::BadAnswer(e.to_string()))
+}
+
+/// A page's body, read to at most [`MAX_BODY_BYTES`]: a larger one is refused, not held.
+async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, DirectoryError> {
+    let too_large = || {
+        DirectoryError::BadAnswer(format!(
+            "an answer larger than {} MiB; ask for smaller pages",
+            MAX_BODY_BYTES / (1024 * 1024)
+        ))
+    };
+    if response
+        .content_length()
+        .is_some_and(|length| length > MAX_BODY_BYTES as u64)
+    {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| DirectoryError::Unreachable(e.without_url().to_string()))?
+    {
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// A CRM's error text as it may be shown and logged: e-mail addresses and long numbers (a
+/// phone, an id a token may be) in it are masked.
+pub fn scrub(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        let digits = word.chars().filter(char::is_ascii_digit).count();
+        if word.contains('@') {
+            out.push_str("<e-mail>");
+        } else if digits >= 7 {
+            out.push_str("<number>");
+        } else {
+            out.push_str(word);
+        }
+        word.clear();
+    };
+    for c in text.chars() {
+        if c.is_whitespace()
+            || matches!(
+                c,
+                '"' | '\'' | ',' | ';' | '(' | ')' | '<' | '>' | '[' | ']' | '{' | '}'
+            )
+        {
+            flush(&mut word, &mut out);
+            out.push(c);
+        } else {
+            word.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
 }
 
 /// Sends the request `build` makes, again after a 429, a 5xx or a failed connection (waiting
@@ -151,4 +218,21 @@ pub fn safe_url(field: &str, text: &str) -> Result<url::Url, String> {
         ));
     }
     Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_text_keeps_its_words_and_masks_addresses_and_numbers() {
+        assert_eq!(
+            scrub(r#"{"message": "user anna@example.com (+7 926 123-45-67) not found, id 42"}"#),
+            r#"{"message": "user <e-mail> (+7 926 <number>) not found, id 42"}"#
+        );
+        assert_eq!(
+            scrub("phone 79261234567 and key=sk_live_1234567890abc"),
+            "phone <number> and <number>"
+        );
+    }
 }

@@ -42,6 +42,25 @@ fn credential(recipe: &Recipe, secrets: &SecretFields) -> Result<Credential, Dir
     })
 }
 
+/// `error` with the credential masked where an API echoed it (a query parameter in an error
+/// text that repeats the URL).
+fn without_secret(error: DirectoryError, credential: &Credential) -> DirectoryError {
+    let secret = match credential {
+        Credential::Token(token) => token.expose_secret(),
+        Credential::Basic(_, password) => password.expose_secret(),
+        Credential::None => return error,
+    };
+    match error {
+        DirectoryError::Refused { status, detail } if !secret.is_empty() => {
+            DirectoryError::Refused {
+                status,
+                detail: detail.replace(secret, "<credential>"),
+            }
+        }
+        other => other,
+    }
+}
+
 /// The request for `url`, carrying the credential.
 fn request(
     http: &reqwest::Client,
@@ -124,10 +143,16 @@ pub async fn fetch(
     };
     let mut people = Vec::new();
     let mut position: u64 = 0;
-    // The longest page so far.
+    // The longest page so far, and the first user's id on the last page.
     let mut longest: u64 = 0;
+    let mut previous_first: Option<String> = None;
+    // The cursors and links followed, each once.
+    let mut followed = std::collections::HashSet::new();
     for page_number in 0..MAX_PAGES {
-        let Some(page) = get_page(|| request(http, recipe, &credential, &url)).await? else {
+        let page = get_page(|| request(http, recipe, &credential, &url))
+            .await
+            .map_err(|e| without_secret(e, &credential))?;
+        let Some(page) = page else {
             return Ok(people);
         };
         let users = match recipe.list.find(&page) {
@@ -141,6 +166,18 @@ pub async fn fetch(
             }
         };
         let count = users.len() as u64;
+        // The same page again: an API that answers its last page for any page past it ends
+        // there; one that ignores the paging parameter would list forever.
+        let first = users.first().and_then(|user| text(recipe.id.find(user)));
+        if first.is_some() && first == previous_first {
+            if size.is_some_and(|s| count < s) {
+                return Ok(people);
+            }
+            return Err(DirectoryError::BadAnswer(
+                "the API gave the same page twice: check customUsersApi.paging's param".into(),
+            ));
+        }
+        previous_first = first;
         for user in users {
             // A user the recipe cannot identify could not be kept in step: a wrong `id`
             // pointer must stop the run, not empty the list (and dismiss everyone).
@@ -181,6 +218,11 @@ pub async fn fetch(
             },
         };
         match next {
+            Some(next) if !followed.insert(next.to_string()) => {
+                return Err(DirectoryError::BadAnswer(
+                    "the API named the same next page twice: the list would not end".into(),
+                ));
+            }
             Some(next) => url = next,
             None => return Ok(people),
         }
@@ -203,4 +245,22 @@ fn same_origin(recipe: &Recipe, current: &Url, link: &str) -> Result<Url, Direct
         ));
     }
     Ok(next)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_echoing_the_credential_shows_it_masked() {
+        let token = Credential::Token(SecretString::from("tok-ABCdef"));
+        let echoed = DirectoryError::Refused {
+            status: 401,
+            detail: "no user for /staff?api_key=tok-ABCdef".into(),
+        };
+        assert_eq!(
+            without_secret(echoed, &token).to_string(),
+            "the CRM answered 401: no user for /staff?api_key=<credential>"
+        );
+    }
 }

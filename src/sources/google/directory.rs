@@ -40,16 +40,18 @@ impl Api {
         Ok(url)
     }
 
-    /// Every page of a list, from the `items` of each: the pages' `nextPageToken` followed.
+    /// Every item of a list, page by page (the pages' `nextPageToken` followed), each handed
+    /// to `each` as its page arrives (no page is kept).
     async fn pages(
         &self,
         http: &reqwest::Client,
         segments: &[&str],
         query: &[(&str, &str)],
         items: &str,
-    ) -> Result<Vec<Value>, DirectoryError> {
-        let mut all = Vec::new();
+        mut each: impl FnMut(&Value),
+    ) -> Result<(), DirectoryError> {
         let mut next: Option<String> = None;
+        let mut seen = HashSet::new();
         for _ in 0..MAX_PAGES {
             let mut pairs = query.to_vec();
             if let Some(token) = &next {
@@ -62,7 +64,7 @@ impl Api {
             })
             .await?;
             match page.get(items) {
-                Some(Value::Array(list)) => all.extend(list.iter().cloned()),
+                Some(Value::Array(list)) => list.iter().for_each(&mut each),
                 None => {}
                 Some(_) => {
                     return Err(DirectoryError::BadAnswer(format!(
@@ -71,8 +73,13 @@ impl Api {
                 }
             }
             match text(page.get("nextPageToken")) {
+                Some(token) if !seen.insert(token.clone()) => {
+                    return Err(DirectoryError::BadAnswer(
+                        "the same nextPageToken came twice: the list would not end".into(),
+                    ));
+                }
                 Some(token) => next = Some(token),
-                None => return Ok(all),
+                None => return Ok(()),
             }
         }
         Err(DirectoryError::BadAnswer(format!(
@@ -150,63 +157,84 @@ pub async fn fetch(
         account.token_uri,
         key.expose_secret()
     );
-    let token = oauth::token(
-        &cache_key,
-        http,
-        &account.token_uri,
-        &[
-            ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
-            ("assertion", &assertion),
-        ],
-    )
-    .await
-    .map_err(|e| explain_refusal(e, &scopes))?;
-    let api = Api { base, token };
+    let form = [
+        ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
+        ("assertion", assertion.as_str()),
+    ];
+    let token = || async {
+        oauth::token(&cache_key, http, &account.token_uri, &form)
+            .await
+            .map_err(|e| explain_refusal(e, &scopes))
+    };
+    let groups = &groups;
+    let read = |token| {
+        let api = Api {
+            base: base.clone(),
+            token,
+        };
+        async move { read(&api, http, rules, groups, customer).await }
+    };
+    match read(token().await?).await {
+        // A cached token the API no longer takes (revoked): once more with a new one.
+        Err(DirectoryError::Refused { status: 401, .. }) => {
+            oauth::forget(&cache_key);
+            read(token().await?).await
+        }
+        other => other,
+    }
+}
 
-    // Each rule's group, and the ids of its members.
+/// The users, each with the facts `rules` need: first the members of the groups they name.
+async fn read(
+    api: &Api,
+    http: &reqwest::Client,
+    rules: &SeatRules,
+    groups: &[&str],
+    customer: &str,
+) -> Result<Vec<Person>, DirectoryError> {
     let mut members: HashMap<&str, HashSet<String>> = HashMap::new();
-    for group in &groups {
-        let list = api
-            .pages(
-                http,
-                &["admin", "directory", "v1", "groups", group, "members"],
-                &[("maxResults", "200"), ("includeDerivedMembership", "true")],
-                "members",
-            )
-            .await?;
-        members.insert(
-            group,
-            list.iter().filter_map(|m| text(m.get("id"))).collect(),
-        );
+    for group in groups {
+        let mut ids = HashSet::new();
+        api.pages(
+            http,
+            &["admin", "directory", "v1", "groups", group, "members"],
+            &[("maxResults", "200"), ("includeDerivedMembership", "true")],
+            "members",
+            |member| {
+                ids.extend(text(member.get("id")));
+            },
+        )
+        .await?;
+        members.insert(group, ids);
     }
     let projection = if rules.facts().iter().any(|f| f.starts_with("attribute.")) {
         "full"
     } else {
         "basic"
     };
-    let users = api
-        .pages(
-            http,
-            &["admin", "directory", "v1", "users"],
-            &[
-                ("customer", customer),
-                ("maxResults", "500"),
-                ("projection", projection),
-            ],
-            "users",
-        )
-        .await?;
-    Ok(users
-        .iter()
-        .filter_map(Value::as_object)
-        .filter_map(|user| {
-            let id = text(user.get("id"))?;
+    let mut people = Vec::new();
+    api.pages(
+        http,
+        &["admin", "directory", "v1", "users"],
+        &[
+            ("customer", customer),
+            ("maxResults", "500"),
+            ("projection", projection),
+        ],
+        "users",
+        |user| {
+            let Some((id, user)) = user.as_object().and_then(|u| Some((text(u.get("id"))?, u)))
+            else {
+                return;
+            };
             let of: Vec<&str> = groups
                 .iter()
                 .copied()
                 .filter(|g| members.get(g).is_some_and(|ids| ids.contains(&id)))
                 .collect();
-            Some(person(&id, user, &of))
-        })
-        .collect())
+            people.push(person(&id, user, &of));
+        },
+    )
+    .await?;
+    Ok(people)
 }

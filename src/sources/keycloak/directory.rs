@@ -123,22 +123,44 @@ pub async fn fetch(
         .map_err(|_| DirectoryError::NotConfigured(URL))?
         .pop_if_empty()
         .extend(["realms", &realm, "protocol", "openid-connect", "token"]);
-    let token = oauth::token(
-        &format!(
-            "keycloak {token_url} {client_id} {}",
-            client_secret.expose_secret()
-        ),
-        http,
-        token_url.as_str(),
-        &[
-            ("grant_type", "client_credentials"),
-            ("client_id", &client_id),
-            ("client_secret", client_secret.expose_secret()),
-        ],
-    )
-    .await?;
-    let api = Api { base, realm, token };
+    let credential = format!(
+        "keycloak {token_url} {client_id} {}",
+        client_secret.expose_secret()
+    );
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("client_id", client_id.as_str()),
+        ("client_secret", client_secret.expose_secret()),
+    ];
+    let token = || oauth::token(&credential, http, token_url.as_str(), &form);
+    let read = |token| {
+        let api = Api {
+            base: base.clone(),
+            realm: realm.clone(),
+            token,
+        };
+        let phone_attribute = phone_attribute.as_str();
+        async move { read(&api, http, rules, phone_attribute).await }
+    };
+    match read(token().await?).await {
+        // A cached token the API no longer takes (revoked, or a lifespan shorter than said):
+        // once more with a new one.
+        Err(DirectoryError::Refused { status: 401, .. }) => {
+            oauth::forget(&credential);
+            read(token().await?).await
+        }
+        other => other,
+    }
+}
 
+/// The realm's users, each with the facts `rules` need: first the members of the groups and
+/// the users of the realm roles they name.
+async fn read(
+    api: &Api,
+    http: &reqwest::Client,
+    rules: &SeatRules,
+    phone_attribute: &str,
+) -> Result<Vec<Person>, DirectoryError> {
     let groups = rules.values_of("group");
     let mut group_members: HashMap<&str, HashSet<String>> = HashMap::new();
     for path in &groups {
@@ -193,7 +215,7 @@ pub async fn fetch(
             let in_roles = has(&role_users, &roles, &id);
             let in_groups: Vec<&str> = in_groups.iter().map(String::as_str).collect();
             let in_roles: Vec<&str> = in_roles.iter().map(String::as_str).collect();
-            Some(person(&id, user, &phone_attribute, &in_groups, &in_roles))
+            Some(person(&id, user, phone_attribute, &in_groups, &in_roles))
         })
         .collect())
 }

@@ -183,6 +183,12 @@ impl GoogleFake {
         self.shared.throttle.store(count, Ordering::SeqCst);
     }
 
+    /// Revokes every token issued (an administrator removing the delegation and adding it
+    /// back): the API answers 401 to them.
+    pub fn revoke_tokens(&self) {
+        lock(&self.shared.data).tokens.clear();
+    }
+
     /// How many tokens the endpoint has issued.
     pub fn tokens_issued(&self) -> usize {
         self.shared.issued.load(Ordering::SeqCst)
