@@ -8,7 +8,9 @@
 mod common;
 
 use common::API_KEY;
-use common::directory::{documented_recipe, google_user, planned, scheduled, sync, wazzup_writes};
+use common::directory::{
+    documented_recipe, google_user, planned, run_error, scheduled, sync, wazzup_writes,
+};
 use serde_json::{Value, json};
 use wazzup_testkit::crm::custom::{UsersApiFake, Vendor};
 use wazzup_testkit::crm::google::{GROUP_SCOPE, GoogleFake};
@@ -110,15 +112,13 @@ async fn a_list_that_would_not_end_or_an_answer_too_large_stops_the_run() {
     );
     let mut recipe = documented_recipe("An in-house API", hr.url());
     recipe["paging"]["param"] = json!("skip");
-    let error = scheduled(
+    let error = run_error(
         &wazzup,
         custom_secret(&recipe, json!({"customApiToken": "hr-key"})),
         "",
+        "custom",
     )
-    .run(&sync("custom", false), None)
-    .await
-    .unwrap_err()
-    .to_string();
+    .await;
     assert!(error.contains("the same page twice"), "{error}");
     assert_eq!(hr.log().all().len(), 2, "found on the second page");
 
@@ -131,15 +131,13 @@ async fn a_list_that_would_not_end_or_an_answer_too_large_stops_the_run() {
     );
     tokio::spawn(async move { axum::serve(listener, huge).await.unwrap() });
     let recipe = documented_recipe("An in-house API", &format!("http://{addr}"));
-    let error = scheduled(
+    let error = run_error(
         &wazzup,
         custom_secret(&recipe, json!({"customApiToken": "hr-key"})),
         "",
+        "custom",
     )
-    .run(&sync("custom", false), None)
-    .await
-    .unwrap_err()
-    .to_string();
+    .await;
     assert!(error.contains("larger than 32 MiB"), "{error}");
     assert_eq!(wazzup_writes(&wazzup), 0);
 }
@@ -189,12 +187,7 @@ async fn google_refusals_say_what_to_fix_and_nothing_reaches_wazzup() {
             vec!["googleServiceAccount", "not a service account key file"],
         ),
     ] {
-        let app = scheduled(&wazzup, secret, rules);
-        let error = app
-            .run(&sync("google", false), None)
-            .await
-            .unwrap_err()
-            .to_string();
+        let error = run_error(&wazzup, secret, rules, "google").await;
         for needle in needles {
             assert!(error.contains(needle), "{what}: {error}");
         }
@@ -311,11 +304,7 @@ async fn keycloak_users_are_read_with_client_credentials_and_disabled_ones_dismi
             "the realm does not have",
         ),
     ] {
-        let error = scheduled(&wazzup, secret, rules)
-            .run(&sync("keycloak", false), None)
-            .await
-            .unwrap_err()
-            .to_string();
+        let error = run_error(&wazzup, secret, rules, "keycloak").await;
         assert!(error.contains(needle), "{what}: {error}");
         assert!(
             !error.contains("not-it") && !error.contains("kc-secret"),
@@ -395,11 +384,7 @@ async fn the_hubspot_recipe_reads_every_owner_page_and_seats_a_team() {
 
     let wrong = custom_secret(&recipe, json!({"customApiToken": "pat-na1-revoked"}));
     wazzup.clear_requests();
-    let error = scheduled(&wazzup, wrong, rules)
-        .run(&sync("custom", false), None)
-        .await
-        .unwrap_err()
-        .to_string();
+    let error = run_error(&wazzup, wrong, rules, "custom").await;
     assert!(
         error.contains("401") && error.contains("INVALID_AUTHENTICATION"),
         "{error}"
@@ -470,11 +455,7 @@ async fn a_next_link_is_followed_on_the_recipes_host_only() {
 
     // An answer whose next link names another host: the token is not sent there.
     kommo.link_base("https://collector.example.net");
-    let error = scheduled(&wazzup, secret, "")
-        .run(&sync("custom", false), None)
-        .await
-        .unwrap_err()
-        .to_string();
+    let error = run_error(&wazzup, secret, "", "custom").await;
     assert!(error.contains("another host"), "{error}");
     assert_eq!(wazzup_writes(&wazzup), 0);
 }
@@ -611,11 +592,7 @@ async fn a_recipe_that_cannot_work_is_refused_before_any_call() {
             "does not map",
         ),
     ] {
-        let error = scheduled(&wazzup, secret, rules)
-            .run(&sync("custom", false), None)
-            .await
-            .unwrap_err()
-            .to_string();
+        let error = run_error(&wazzup, secret, rules, "custom").await;
         assert!(error.contains(needle), "{what}: {error}");
     }
     assert!(hr.log().all().is_empty(), "no call was made");
@@ -625,15 +602,13 @@ async fn a_recipe_that_cannot_work_is_refused_before_any_call() {
     hr.set_users(vec![json!({"employeeId": "E1", "firstName": "A"})]);
     let mut wrong_id = recipe.clone();
     wrong_id["id"] = json!("/id");
-    let error = scheduled(
+    let error = run_error(
         &wazzup,
         custom_secret(&wrong_id, json!({"customApiToken": "hr-key"})),
         "",
+        "custom",
     )
-    .run(&sync("custom", false), None)
-    .await
-    .unwrap_err()
-    .to_string();
+    .await;
     assert!(error.contains("user 1 of the list has no id"), "{error}");
     assert_eq!(wazzup_writes(&wazzup), 0);
 }

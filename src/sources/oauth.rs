@@ -1,6 +1,6 @@
 //! OAuth 2.0 access tokens for the users APIs that need one (Google's signed-assertion grant,
 //! Keycloak's client credentials): the token endpoint's form post, and a per-container cache
-//! that hands a token out until a minute before it expires.
+//! that hands a token out until a minute before it expires, or until the API refuses it.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
@@ -99,9 +99,29 @@ pub async fn token(
     Ok(token)
 }
 
-/// Forgets the token cached for `credential` (the API refused it before it expired: revoked, or
-/// its lifetime shorter than it said), so that the next [`token`] asks for a new one.
-pub fn forget(credential: &str) {
+/// Runs `read` with a token from `take` (the cached one, as a rule); when the API refuses it
+/// (`401`: revoked, or a lifespan shorter than it said), forgets it and runs `read` once more
+/// with a new one.
+pub async fn with_token<T, Token, Read>(
+    credential: &str,
+    take: impl Fn() -> Token,
+    read: impl Fn(SecretString) -> Read,
+) -> Result<T, DirectoryError>
+where
+    Token: Future<Output = Result<SecretString, DirectoryError>>,
+    Read: Future<Output = Result<T, DirectoryError>>,
+{
+    match read(take().await?).await {
+        Err(DirectoryError::Refused { status: 401, .. }) => {
+            forget(credential);
+            read(take().await?).await
+        }
+        other => other,
+    }
+}
+
+/// Forgets the token cached for `credential`, so that the next [`token`] asks for a new one.
+fn forget(credential: &str) {
     if let Ok(mut cached) = cache().lock() {
         cached.remove(&digest(credential));
     }

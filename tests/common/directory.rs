@@ -40,6 +40,15 @@ pub fn scheduled(wazzup: &WazzupFake, secret: Value, seats: &str) -> ScheduledFu
         .with_seats(policy)
 }
 
+/// Why a scheduled run applying `crm`'s list with `secret` and `rules` failed, as its text.
+pub async fn run_error(wazzup: &WazzupFake, secret: Value, rules: &str, crm: &str) -> String {
+    scheduled(wazzup, secret, rules)
+        .run(&sync(crm, false), None)
+        .await
+        .expect_err("the run fails")
+        .to_string()
+}
+
 /// The scheduled run's input: apply (or only plan) the source's list.
 pub fn sync(crm: &str, dry_run: bool) -> ScheduledSync {
     ScheduledSync {

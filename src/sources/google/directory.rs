@@ -174,14 +174,7 @@ pub async fn fetch(
         };
         async move { read(&api, http, rules, groups, customer).await }
     };
-    match read(token().await?).await {
-        // A cached token the API no longer takes (revoked): once more with a new one.
-        Err(DirectoryError::Refused { status: 401, .. }) => {
-            oauth::forget(&cache_key);
-            read(token().await?).await
-        }
-        other => other,
-    }
+    oauth::with_token(&cache_key, token, read).await
 }
 
 /// The users, each with the facts `rules` need: first the members of the groups they name.

@@ -142,15 +142,7 @@ pub async fn fetch(
         let phone_attribute = phone_attribute.as_str();
         async move { read(&api, http, rules, phone_attribute).await }
     };
-    match read(token().await?).await {
-        // A cached token the API no longer takes (revoked, or a lifespan shorter than said):
-        // once more with a new one.
-        Err(DirectoryError::Refused { status: 401, .. }) => {
-            oauth::forget(&credential);
-            read(token().await?).await
-        }
-        other => other,
-    }
+    oauth::with_token(&credential, token, read).await
 }
 
 /// The realm's users, each with the facts `rules` need: first the members of the groups and
